@@ -1,0 +1,3 @@
+from helixtune.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,49 @@
+"""The `helixtune` command line: one module per command, each a thin wrapper over a library function.
+
+A command module defines `register(subparsers)`, which adds its parser and sets `func` to a function
+`run(args) -> int | None`. Heavy libraries (torch, numba, pysam) are imported inside `run`, so that
+`helixtune --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from helixtune import __version__
+from helixtune.errors import HelixtuneError
+
+# the order here is the order of `helixtune --help`: the data flow, from FASTA to report
+COMMAND_MODULES = (
+    "helixtune.cli.encode",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="helixtune",
+        description="Helixer-style gene annotation with a deep network, and fine-tuning it for your species.",
+    )
+    parser.add_argument("--version", action="version", version=f"helixtune {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="<command>", title="commands")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        status = args.func(args)
+    except HelixtuneError as error:
+        print(f"helixtune {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"helixtune {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return int(status or 0)

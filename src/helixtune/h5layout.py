@@ -13,6 +13,7 @@ Conventions (shared by every producer):
 from __future__ import annotations
 
 import datetime
+import zlib
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -58,7 +59,9 @@ class DatasetSpec:
         return tuple(shape)
 
     def maxshape(self, subsequence_length: int) -> tuple:
-        return (None,) + tuple(None if d == TRACKS else d for d in self.row_shape(subsequence_length))
+        # the track axis stays extendable (upstream appends BAMs as further tracks)
+        fixed = self.row_shape(subsequence_length)
+        return (None,) + tuple(None if d == TRACKS else n for d, n in zip(self.tail, fixed))
 
 
 # ---- genome (fasta2h5) ------------------------------------------------------------------------------
@@ -107,11 +110,14 @@ def bam_files_spec(prefix: str) -> DatasetSpec:
 # ---- creating and writing ---------------------------------------------------------------------------
 def create_dataset(h5: h5py.File | h5py.Group, spec: DatasetSpec, n_rows: int, subsequence_length: int = 0,
                    compression: str | None = "gzip", n_tracks: int | None = None, path: str | None = None,
-                   data=None) -> h5py.Dataset:
-    """Create `spec` in `h5` with upstream's chunking, filters and maxshape; `path` overrides its location."""
+                   data=None, chunks: tuple | None = None) -> h5py.Dataset:
+    """Create `spec` in `h5` with upstream's chunking, filters and maxshape; `path` overrides its location.
+
+    `chunks` overrides the HDF5 chunk shape (default: one row), e.g. upstream's (1, L, 1) for coverage.
+    """
     row_shape = spec.row_shape(subsequence_length, n_tracks)
     kwargs = dict(shape=(n_rows,) + row_shape, maxshape=spec.maxshape(subsequence_length),
-                  chunks=(1,) + row_shape, dtype=spec.dtype)
+                  chunks=tuple(chunks) if chunks is not None else (1,) + row_shape, dtype=spec.dtype)
     if spec.compressed and compression:
         kwargs["compression"] = compression
         kwargs["shuffle"] = len(row_shape) > 0
@@ -208,3 +214,31 @@ def rotate_minus_padding_last(array: np.ndarray, start_ends: np.ndarray) -> np.n
         k = int(lengths[i])
         out[i] = np.concatenate([array[i, length - k:], array[i, :length - k]], axis=0)
     return out
+
+
+# ---- fast writing of gzip-compressed rows -----------------------------------------------------------
+def _compress_chunk(row: np.ndarray, level: int, shuffle: bool) -> bytes:
+    """What HDF5's (shuffle +) deflate filters make of one row-chunk: bytes transposed, then zlib."""
+    raw = np.ascontiguousarray(row).view(np.uint8)
+    if shuffle and row.dtype.itemsize > 1:
+        raw = raw.reshape(-1, row.dtype.itemsize).T
+    return zlib.compress(raw.tobytes(), level)
+
+
+def append_rows_parallel(dataset: h5py.Dataset, rows: np.ndarray, executor=None) -> None:
+    """Like `append_rows`, but compresses the rows in parallel threads (zlib releases the GIL).
+
+    Used for datasets stored one row per HDF5 chunk with gzip, which is every large dataset of these
+    layouts; anything else goes through h5py's own filter pipeline. The file is the same either way.
+    """
+    if executor is None or dataset.compression != "gzip" or dataset.chunks != (1,) + dataset.shape[1:]:
+        append_rows(dataset, rows)
+        return
+    rows = np.asarray(rows, dtype=dataset.dtype)
+    level = 4 if dataset.compression_opts is None else int(dataset.compression_opts)
+    shuffle = bool(dataset.shuffle)
+    start = dataset.shape[0]
+    dataset.resize(start + len(rows), axis=0)
+    zeros = (0,) * (dataset.ndim - 1)
+    for index, data in enumerate(executor.map(lambda row: _compress_chunk(row, level, shuffle), rows)):
+        dataset.id.write_direct_chunk((start + index,) + zeros, data)

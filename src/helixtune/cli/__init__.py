@@ -17,6 +17,7 @@ from helixtune.errors import HelixtuneError
 # the order here is the order of `helixtune --help`: the data flow, from FASTA to report
 COMMAND_MODULES = (
     "helixtune.cli.encode",
+    "helixtune.cli.add_coverage",
 )
 
 

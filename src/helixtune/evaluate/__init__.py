@@ -1,0 +1,1 @@
+"""Evaluation: base-wise metrics (upstream Helixer\x27s), feature-level comparison (gffcompare-style), report."""

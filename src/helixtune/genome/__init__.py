@@ -1,0 +1,1 @@
+"""The genome: FASTA reading, sequence encoding, cutting into subsequences on both strands."""

@@ -1,0 +1,392 @@
+"""The HybridModel network (upstream Helixer's CNN + BiLSTM) and the fine-tune structures, in PyTorch.
+
+Public API (what training, prediction and model files build on)
+----------------------------------------------------------------
+`HybridModelConfig`   every hyper-parameter upstream's HybridModel.py exposes (spec 2.1), as a dataclass;
+                      `.to_dict()` / `HybridModelConfig.from_dict(d)` for model files.
+`HybridModel(config)` the network trained from scratch or loaded from a released model.
+`FineTunedModel(base, ...)` a (frozen) excerpt of a HybridModel plus coverage tracks and one new final
+                      Dense layer, or a hidden + final layer (spec 4.2 / 4.3 / 4.7).
+
+Both modules share one interface, so training and prediction never need to know which one they hold:
+
+    model(x)            -> (genic, phase)   softmax probabilities, each (B, T, P, 4); phase is None when
+                                            the model has no phase head.  x: (B, L, C) with L % P == 0,
+                                            C = 4 (+ 2n coverage tracks); any float dtype (float16 from h5 is
+                                            fine), coverage columns as raw read counts.
+    model.logits(x)     -> (genic_logits, phase_logits)  same shapes, before the softmax (use these with
+                                            cross-entropy in the loss; softmax is over the last axis).
+    model.pool_size, model.predict_phase, model.input_channels, model.coverage_tracks
+    model.architecture() -> dict            JSON-able description; `build_model(architecture)` rebuilds it.
+
+Row-major conventions follow Keras exactly (spec 2.2): timestep t holds bases tP .. tP+P-1, the Dense output
+is split into the genic half then the phase half, and probabilities reshape to base-wise with
+`probs.reshape(B, T * P, 4)`.
+
+Fine-tuning (spec 4):
+    base = HybridModel(cfg)                               # or loaded from a file
+    tuned = FineTunedModel(base, excerpt_lstm_layers=None,  # None: all BiLSTMs (upstream --fine-tune)
+                           coverage_tracks=0, coverage_norm=None, hidden_units=None,
+                           predict_phase=True)
+    tuned.freeze_base()        # requires_grad False on the base and keeps it in eval mode (BN moving stats,
+                               # no dropout) even when tuned.train() is called
+    upstream_coverage_excerpt(base.config)  -> the number of BiLSTMs upstream keeps for a coverage fine-tune
+                               (its `dense_at - 2` cut: drops the last BiLSTM of models without dropout2)
+
+Coverage inputs: the model receives raw counts (−1 in padding) in columns 4 .. 4+2n ([coverage_1..n,
+spliced_1..n]) and normalises them itself (`coverage_norm` "log": ln(x + 1.1), "linear": x / 100, None: as is),
+rounding to float16 like upstream's data pipeline, so a model file fully describes what it expects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import nn
+
+N_CLASSES = 4  # intergenic, UTR, CDS, intron  /  no phase, phase 0, 1, 2
+COVERAGE_NORMS = (None, "log", "linear")
+
+
+@dataclass
+class HybridModelConfig:
+    """HybridModel.py's architecture flags (spec 2.1) with upstream's defaults."""
+
+    cnn_layers: int = 1
+    lstm_layers: int = 1
+    units: int = 32  # LSTM units per direction
+    filter_depth: int = 32
+    kernel_size: int = 26
+    pool_size: int = 9  # bases per LSTM timestep
+    dropout1: float = 0.0  # after the conv block (after the reshape)
+    dropout2: float = 0.0  # after the LSTM stack
+    predict_phase: bool = True
+    input_channels: int = 4
+
+    def __post_init__(self):
+        for name in ("cnn_layers", "units", "filter_depth", "kernel_size", "pool_size", "input_channels"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lstm_layers < 0:
+            raise ValueError(f"lstm_layers must be >= 0, got {self.lstm_layers}")
+        for name in ("dropout1", "dropout2"):
+            if not 0.0 <= float(getattr(self, name)) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "HybridModelConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown HybridModel hyper-parameters: {sorted(unknown)}")
+        return cls(**values)
+
+    @classmethod
+    def released_size(cls, kernel_size: int = 10) -> "HybridModelConfig":
+        """The full-size recipe of upstream's released models (docs/training.md)."""
+        return cls(cnn_layers=4, lstm_layers=3, units=128, filter_depth=96, kernel_size=kernel_size,
+                   pool_size=9, predict_phase=True)
+
+
+def _split_heads(dense_out: torch.Tensor, pool_size: int, predict_phase: bool):
+    """Dense output (B, T, 8P or 4P) -> (genic, phase|None) logits, each (B, T, P, 4) (Keras tf.split)."""
+    batch, steps = dense_out.shape[0], dense_out.shape[1]
+    if predict_phase:
+        genic, phase = dense_out.chunk(2, dim=-1)
+        return (genic.reshape(batch, steps, pool_size, N_CLASSES),
+                phase.reshape(batch, steps, pool_size, N_CLASSES))
+    return dense_out.reshape(batch, steps, pool_size, N_CLASSES), None
+
+
+def _softmax_pair(logits):
+    genic, phase = logits
+    return genic.softmax(dim=-1), (phase.softmax(dim=-1) if phase is not None else None)
+
+
+def keras_init_linear_(layer: nn.Module) -> None:
+    """Keras defaults: glorot_uniform kernel, zero bias."""
+    nn.init.xavier_uniform_(layer.weight)
+    if layer.bias is not None:
+        nn.init.zeros_(layer.bias)
+
+
+def keras_init_lstm_(lstm: nn.LSTM) -> None:
+    """Keras LSTM defaults: glorot_uniform kernel, orthogonal recurrent kernel, bias 0 with forget bias 1."""
+    units = lstm.hidden_size
+    for name, param in lstm.named_parameters():
+        if name.startswith("weight_ih"):
+            # Keras initialises the whole (in, 4U) kernel at once
+            nn.init.xavier_uniform_(param)
+        elif name.startswith("weight_hh"):
+            nn.init.orthogonal_(param)
+        elif name.startswith("bias_ih"):
+            nn.init.zeros_(param)
+            with torch.no_grad():
+                param[units:2 * units] = 1.0  # gate order i, f, g, o: forget gate
+        elif name.startswith("bias_hh"):
+            nn.init.zeros_(param)  # Keras has a single bias; keep the second one at 0
+
+
+class HybridModel(nn.Module):
+    """Conv1D stack (BatchNorm between convolutions) -> reshape by pool size -> BiLSTMs -> Dense -> heads.
+
+    Parameter names (stable; model files and freezing helpers rely on them):
+    `convs.{i}` Conv1d, `norms.{i}` BatchNorm1d (between conv i and i+1), `lstms.{i}` single-layer
+    bidirectional LSTM, `dense` the output Linear (8P outputs with phase head, else 4P).
+    """
+
+    def __init__(self, config: HybridModelConfig | None = None, **overrides):
+        super().__init__()
+        if config is None:
+            config = HybridModelConfig(**overrides)
+        elif overrides:
+            config = HybridModelConfig(**{**config.to_dict(), **overrides})
+        self.config = config
+        c = config
+        self.convs = nn.ModuleList(
+            nn.Conv1d(c.input_channels if i == 0 else c.filter_depth, c.filter_depth, c.kernel_size,
+                      padding="same")
+            for i in range(c.cnn_layers))
+        # Keras BatchNormalization(momentum 0.99, epsilon 1e-3) == torch momentum 0.01
+        self.norms = nn.ModuleList(nn.BatchNorm1d(c.filter_depth, eps=1e-3, momentum=0.01)
+                                   for _ in range(c.cnn_layers - 1))
+        self.dropout1 = nn.Dropout(c.dropout1) if c.dropout1 > 0 else nn.Identity()
+        lstm_inputs = [c.pool_size * c.filter_depth] + [2 * c.units] * max(c.lstm_layers - 1, 0)
+        self.lstms = nn.ModuleList(nn.LSTM(n_in, c.units, batch_first=True, bidirectional=True)
+                                   for n_in in lstm_inputs[:c.lstm_layers])
+        self.dropout2 = nn.Dropout(c.dropout2) if c.dropout2 > 0 else nn.Identity()
+        self.dense = nn.Linear(self.feature_size(), c.pool_size * N_CLASSES * (2 if c.predict_phase else 1))
+        self.reset_parameters()
+
+    # -- shared interface ------------------------------------------------------------------------------
+    @property
+    def pool_size(self) -> int:
+        return self.config.pool_size
+
+    @property
+    def predict_phase(self) -> bool:
+        return self.config.predict_phase
+
+    @property
+    def input_channels(self) -> int:
+        return self.config.input_channels
+
+    @property
+    def coverage_tracks(self) -> int:
+        return 0
+
+    def architecture(self) -> dict:
+        return {"kind": "hybrid", "network": self.config.to_dict()}
+
+    # -- construction helpers --------------------------------------------------------------------------
+    def reset_parameters(self) -> None:
+        """Keras's default initialisers, so training from scratch starts like upstream."""
+        for conv in self.convs:
+            keras_init_linear_(conv)
+        for norm in self.norms:
+            norm.reset_parameters()
+        for lstm in self.lstms:
+            keras_init_lstm_(lstm)
+        keras_init_linear_(self.dense)
+
+    def feature_size(self, lstm_layers: int | None = None) -> int:
+        """Width of `features(x, lstm_layers)` per timestep."""
+        n = self.config.lstm_layers if lstm_layers is None else lstm_layers
+        return 2 * self.config.units if n > 0 else self.config.pool_size * self.config.filter_depth
+
+    # -- forward -------------------------------------------------------------------------------------
+    def features(self, x: torch.Tensor, lstm_layers: int | None = None) -> torch.Tensor:
+        """(B, L, C) -> per-timestep features (B, T, D) after the first `lstm_layers` BiLSTMs (default all).
+
+        dropout2 is applied only when the whole LSTM stack is used (it sits after the stack upstream).
+        """
+        c = self.config
+        n_lstm = c.lstm_layers if lstm_layers is None else lstm_layers
+        if not 0 <= n_lstm <= len(self.lstms):
+            raise ValueError(f"lstm_layers must be in [0, {len(self.lstms)}], got {n_lstm}")
+        batch, length = x.shape[0], x.shape[1]
+        if length % c.pool_size:
+            raise ValueError(f"sequence length {length} is not divisible by the pool size {c.pool_size}")
+        h = x.to(self.convs[0].weight.dtype).transpose(1, 2)  # channels-first for Conv1d
+        for i, conv in enumerate(self.convs):
+            h = torch.relu(conv(h))
+            if i < len(self.norms):
+                h = self.norms[i](h)
+        # Keras Reshape(-1, P*F) on channels-last: base offset major, filter minor
+        h = h.transpose(1, 2).reshape(batch, length // c.pool_size, c.pool_size * c.filter_depth)
+        h = self.dropout1(h)
+        for lstm in self.lstms[:n_lstm]:
+            h, _ = lstm(h)
+        if n_lstm == c.lstm_layers:
+            h = self.dropout2(h)
+        return h
+
+    def logits(self, x: torch.Tensor):
+        return _split_heads(self.dense(self.features(x)), self.pool_size, self.predict_phase)
+
+    def forward(self, x: torch.Tensor):
+        return _softmax_pair(self.logits(x))
+
+
+def upstream_coverage_excerpt(config: HybridModelConfig) -> int:
+    """BiLSTM layers upstream keeps when it cuts a base model at layer `dense_at - 2` (spec 4.3, quirk Q7).
+
+    Without dropout2 the layer before `dense` is the last BiLSTM, so `dense_at - 2` drops it.
+    """
+    if config.dropout2 > 0:
+        return config.lstm_layers
+    return max(config.lstm_layers - 1, 0)
+
+
+def normalize_coverage(raw: torch.Tensor, norm: str | None) -> torch.Tensor:
+    """Upstream's coverage normalisation (spec 4.6), rounded to float16 as upstream's pipeline stores it."""
+    raw = raw.float()
+    if norm == "log":
+        out = torch.log(raw + 1.1)
+    elif norm == "linear":
+        out = raw / 100.0
+    elif norm is None:
+        out = raw
+    else:
+        raise ValueError(f"unknown coverage normalisation {norm!r} (use one of {COVERAGE_NORMS})")
+    return out.half().float()
+
+
+class FineTunedModel(nn.Module):
+    """A HybridModel excerpt + optional coverage tracks + new head (spec 4.2, 4.3, 4.7).
+
+    x (B, L, 4 + 2n) -> base.features(x[..., :4], excerpt_lstm_layers)      (B, T, D)
+                       coverage x[..., 4:] normalised, reshaped (B, T, P*2n) (base offset major)
+                       concat -> [hidden Linear (linear activation)] -> Linear(8P | 4P) -> heads
+    Parameter names: `base.*` (the HybridModel excerpt: BiLSTMs after the excerpt and the base's own `dense`
+    are removed from `base`, which the tuned model takes ownership of), `hidden` (optional), `head` (the new
+    final layer).
+    """
+
+    def __init__(self, base: HybridModel, excerpt_lstm_layers: int | None = None, coverage_tracks: int = 0,
+                 coverage_norm: str | None = None, hidden_units: int | None = None,
+                 predict_phase: bool = True, fine_tune_mode: str = "fine_tune"):
+        super().__init__()
+        if base.config.input_channels != 4:
+            raise ValueError("the base model of a fine-tune must take the 4 DNA channels only")
+        if coverage_norm not in COVERAGE_NORMS:
+            raise ValueError(f"unknown coverage normalisation {coverage_norm!r} (use one of {COVERAGE_NORMS})")
+        if coverage_tracks < 0:
+            raise ValueError("coverage_tracks must be >= 0")
+        self.base = base
+        self.excerpt_lstm_layers = base.config.lstm_layers if excerpt_lstm_layers is None else int(excerpt_lstm_layers)
+        if not 0 <= self.excerpt_lstm_layers <= len(base.lstms):
+            raise ValueError(f"excerpt_lstm_layers must be in [0, {len(base.lstms)}]")
+        # the tuned model owns the excerpt only: drop the base layers it never runs (their weights are not
+        # part of upstream's tuned files either); base.config still records the base architecture
+        del base.lstms[self.excerpt_lstm_layers:]
+        base.dense = None
+        self.n_coverage_tracks = int(coverage_tracks)
+        self.coverage_norm = coverage_norm
+        self.hidden_units = int(hidden_units) if hidden_units else None
+        self._predict_phase = bool(predict_phase)
+        self.fine_tune_mode = fine_tune_mode
+        self.base_frozen = False
+        width = base.feature_size(self.excerpt_lstm_layers) + 2 * self.n_coverage_tracks * base.pool_size
+        self.hidden = nn.Linear(width, self.hidden_units) if self.hidden_units else None
+        self.head = nn.Linear(self.hidden_units or width,
+                              base.pool_size * N_CLASSES * (2 if self._predict_phase else 1))
+        if self.hidden is not None:
+            keras_init_linear_(self.hidden)
+        keras_init_linear_(self.head)
+
+    @property
+    def pool_size(self) -> int:
+        return self.base.pool_size
+
+    @property
+    def predict_phase(self) -> bool:
+        return self._predict_phase
+
+    @property
+    def coverage_tracks(self) -> int:
+        return self.n_coverage_tracks
+
+    @property
+    def input_channels(self) -> int:
+        return 4 + 2 * self.n_coverage_tracks
+
+    def architecture(self) -> dict:
+        return {"kind": "fine_tuned", "network": self.base.config.to_dict(),
+                "fine_tune": {"mode": self.fine_tune_mode, "excerpt_lstm_layers": self.excerpt_lstm_layers,
+                              "coverage_tracks": self.n_coverage_tracks, "coverage_norm": self.coverage_norm,
+                              "hidden_units": self.hidden_units, "predict_phase": self._predict_phase}}
+
+    def freeze_base(self) -> "FineTunedModel":
+        """Freeze the base: no gradients, and inference behaviour (BN moving stats, no dropout) always."""
+        self.base.requires_grad_(False)
+        self.base_frozen = True
+        self.base.eval()
+        return self
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.base_frozen:
+            self.base.eval()
+        return self
+
+    def head_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The concatenated per-timestep features the new layers see."""
+        feats = self.base.features(x[..., :4], self.excerpt_lstm_layers)
+        if self.n_coverage_tracks:
+            if x.shape[-1] != self.input_channels:
+                raise ValueError(f"expected {self.input_channels} input channels, got {x.shape[-1]}")
+            cov = normalize_coverage(x[..., 4:], self.coverage_norm).to(feats.dtype)
+            batch, length = cov.shape[0], cov.shape[1]
+            cov = cov.reshape(batch, length // self.pool_size, self.pool_size * 2 * self.n_coverage_tracks)
+            feats = torch.cat([feats, cov], dim=-1)
+        return feats
+
+    def logits(self, x: torch.Tensor):
+        h = self.head_input(x)
+        if self.hidden is not None:
+            h = self.hidden(h)  # linear, as upstream's --post-coverage-hidden-layer
+        return _split_heads(self.head(h), self.pool_size, self._predict_phase)
+
+    def forward(self, x: torch.Tensor):
+        return _softmax_pair(self.logits(x))
+
+
+def build_model(architecture: dict) -> nn.Module:
+    """Rebuild an (untrained) HybridModel or FineTunedModel from `model.architecture()`."""
+    kind = architecture.get("kind")
+    base = HybridModel(HybridModelConfig.from_dict(architecture["network"]))
+    if kind == "hybrid":
+        return base
+    if kind == "fine_tuned":
+        ft = dict(architecture["fine_tune"])
+        return FineTunedModel(base, excerpt_lstm_layers=ft["excerpt_lstm_layers"],
+                              coverage_tracks=ft.get("coverage_tracks", 0), coverage_norm=ft.get("coverage_norm"),
+                              hidden_units=ft.get("hidden_units"), predict_phase=ft.get("predict_phase", True),
+                              fine_tune_mode=ft.get("mode", "fine_tune"))
+    raise ValueError(f"unknown model kind {kind!r}")
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def keras_parameter_count(model: nn.Module) -> int:
+    """Parameters as Keras counts them (one LSTM bias; BN moving stats included): for parity with upstream logs."""
+    total = 0
+    for name, p in model.named_parameters():
+        if ".bias_hh" in name:
+            continue
+        total += p.numel()
+    for name, b in model.named_buffers():
+        if name.endswith("running_mean") or name.endswith("running_var"):
+            total += b.numel()
+    return total
+
+
+__all__ = ["HybridModelConfig", "HybridModel", "FineTunedModel", "build_model", "upstream_coverage_excerpt",
+           "normalize_coverage", "count_parameters", "keras_parameter_count", "N_CLASSES", "COVERAGE_NORMS"]

@@ -1,0 +1,31 @@
+"""Upstream's training loss (spec §3.3), in PyTorch.
+
+Per output: categorical cross-entropy per base, weighted by the timestep's sample weight (broadcast over
+the P bases of the timestep), summed and divided by the number of elements B·T·P — Keras'
+SUM_OVER_BATCH_SIZE, *not* the sum of the weights. Total = 0.8 · genic + 0.2 · phase (1.0 without a phase
+head). Padded bases have all-zero targets and so contribute nothing whatever their weight.
+"""
+
+from __future__ import annotations
+
+import torch
+
+GENIC_WEIGHT = 0.8
+PHASE_WEIGHT = 0.2
+
+
+def weighted_cross_entropy(log_probs: torch.Tensor, target: torch.Tensor, sample_weights: torch.Tensor) -> torch.Tensor:
+    """Σ sw[b,t] · CE[b,t,p] / (B·T·P) for log-probabilities and one-hot targets of shape (B, T, P, C)."""
+    ce = -(target.to(log_probs.dtype) * log_probs).sum(dim=-1)  # (B, T, P)
+    weighted = ce * sample_weights.to(log_probs.dtype).unsqueeze(-1)
+    return weighted.sum() / ce.numel()
+
+
+def helixer_loss(genic_log_probs: torch.Tensor, y: torch.Tensor, sample_weights: torch.Tensor,
+                 phase_log_probs: torch.Tensor | None = None, phases: torch.Tensor | None = None) -> dict:
+    """{'loss', 'genic_loss'[, 'phase_loss']}: the total upstream optimises and its parts."""
+    genic = weighted_cross_entropy(genic_log_probs, y, sample_weights)
+    if phase_log_probs is None:
+        return {"loss": genic, "genic_loss": genic}
+    phase = weighted_cross_entropy(phase_log_probs, phases, sample_weights)
+    return {"loss": GENIC_WEIGHT * genic + PHASE_WEIGHT * phase, "genic_loss": genic, "phase_loss": phase}

@@ -17,7 +17,16 @@ from helixtune.errors import HelixtuneError
 # the order here is the order of `helixtune --help`: the data flow, from FASTA to report
 COMMAND_MODULES = (
     "helixtune.cli.encode",
+    "helixtune.cli.import_gff",
+    "helixtune.cli.export",
+    "helixtune.cli.gff2h5",
+    "helixtune.cli.convert_model",
+    "helixtune.cli.predict",
     "helixtune.cli.add_coverage",
+    "helixtune.cli.select_confident",
+    "helixtune.cli.split",
+    "helixtune.cli.train",
+    "helixtune.cli.evaluate",
 )
 
 

@@ -268,11 +268,14 @@ class BasewiseMetrics:
 
     @property
     def phase_f1(self) -> float:
-        """Mean F1 of the three coding phases (a summary; upstream prints only the per-class values)."""
+        """F1 of the coding phases pooled (TP, FP, FN summed over phase_0..2), i.e. upstream's
+        `ConfusionMatrixPhase` "phase" composite: like a CDS F1 that also penalises frame shifts.
+        Upstream's Metrics prints only the per-class values; this single number is for summaries."""
         if not self.has_phase:
             return math.nan
         scores = self.phase.scores()
-        return float(np.mean([scores[c]["f1"] for c in PHASE_CLASSES[1:]]))
+        totals = [sum(scores[c][k] for c in PHASE_CLASSES[1:]) for k in ("TP", "FP", "FN")]
+        return precision_recall_f1(*totals)[2]
 
     def to_dict(self) -> dict:
         out = {"genic_base_wise": self.genic.to_dict()}

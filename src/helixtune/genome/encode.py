@@ -21,7 +21,7 @@ import numpy as np
 from helixtune import h5layout
 from helixtune.atomic import atomic_output
 from helixtune.errors import HelixtuneError, InputFileError
-from helixtune.genome.fasta import FastaHeader, iter_fasta_lines
+from helixtune.genome.fasta import FastaHeader, iter_fasta_stream
 from helixtune.progress import progress_bar
 
 DEFAULT_SUBSEQUENCE_LENGTH = 21384
@@ -37,11 +37,14 @@ ENCODING_TABLE = np.zeros((256, 4), dtype=np.float16)
 for _base, _vector in _AMBIGUITY.items():
     ENCODING_TABLE[ord(_base)] = _vector
     ENCODING_TABLE[ord(_base.lower())] = _vector
+# the same table with each row's four float16 values as one 64-bit word: one gather per base, not four
+_ENCODING_WORDS = ENCODING_TABLE.view(np.uint64).ravel()
 
 
 def encode_sequence(sequence: bytes) -> np.ndarray:
     """(S, 4) float16 encoding of an (already validated) sequence."""
-    return ENCODING_TABLE[np.frombuffer(sequence, dtype=np.uint8)]
+    words = _ENCODING_WORDS[np.frombuffer(sequence, dtype=np.uint8)]
+    return words.view(np.float16).reshape(-1, 4)
 
 
 def reverse_complement(encoded: np.ndarray) -> np.ndarray:
@@ -69,6 +72,7 @@ class GenomeH5Writer:
         self.datasets = {spec.path: h5layout.create_dataset(h5, spec, 0, subsequence_length, compression)
                          for spec in h5layout.GENOME_DATASETS}
         self._x = np.zeros((batch_rows, subsequence_length, 4), dtype=np.float16)
+        self._x_appender = h5layout.CompressedRowAppender(self.datasets[h5layout.X.path], executor)
         self._meta: list[tuple[bytes, bytes, tuple[int, int]]] = []
 
     def add(self, encoded: np.ndarray, seqid: bytes, species: bytes, start: int, end: int) -> None:
@@ -83,7 +87,7 @@ class GenomeH5Writer:
         n = len(self._meta)
         if n == 0:
             return
-        h5layout.append_rows_parallel(self.datasets[h5layout.X.path], self._x[:n], self.executor)
+        self._x_appender.append(self._x[:n])
         h5layout.append_rows(self.datasets[h5layout.SEQIDS.path],
                              np.array([m[0] for m in self._meta], dtype=h5layout.SEQID_DTYPE))
         h5layout.append_rows(self.datasets[h5layout.SPECIES.path],
@@ -91,6 +95,10 @@ class GenomeH5Writer:
         h5layout.append_rows(self.datasets[h5layout.START_ENDS.path],
                              np.array([m[2] for m in self._meta], dtype=np.int64))
         self._meta.clear()
+
+    def close(self) -> None:
+        self.flush()
+        self._x_appender.close()
 
 
 class _SequenceEncoder:
@@ -172,14 +180,14 @@ def encode_fasta(fasta_path, h5_output_path, species: str, subsequence_length: i
                 progress_bar(total=file_size, desc="encode", unit="B", unit_scale=True) as bar:
             writer = GenomeH5Writer(h5, subsequence_length, compression, executor=executor)
             record = _RecordFilter(_SequenceEncoder(writer, spill_dir), species_bytes, min_sequence_length, summary)
-            for item in iter_fasta_lines(fasta_path, on_progress=lambda pos: bar.update(pos - bar.n)):
+            for item in iter_fasta_stream(fasta_path, on_progress=lambda pos: bar.update(pos - bar.n)):
                 if isinstance(item, FastaHeader):
                     record.finish()
                     record.begin(item)
                 else:
                     record.add_line(item)
             record.finish()
-            writer.flush()
+            writer.close()
             bar.update(file_size - bar.n)
             summary.n_chunks = h5[h5layout.X.path].shape[0]
             if summary.n_chunks == 0:

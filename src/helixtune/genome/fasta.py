@@ -43,63 +43,109 @@ def _open_binary(path) -> tuple[io.BufferedIOBase, io.BufferedReader]:
     return raw, raw
 
 
-def iter_fasta_lines(path, on_progress=None) -> Iterator[FastaHeader | bytes]:
-    """Yield a `FastaHeader` for each record, then its sequence lines (upper-cased, validated bytes).
+READ_BLOCK = 1 << 20
 
-    Memory stays at one line; this is the streaming primitive the encoder builds on. `on_progress`, if
-    given, is called now and then with the number of bytes of the (possibly compressed) file read so far.
+
+def iter_fasta_stream(path, on_progress=None) -> Iterator[FastaHeader | bytes]:
+    """Yield a `FastaHeader` for each record, then pieces of its sequence (upper-cased, validated bytes).
+
+    The file is read in blocks of about 1 MB, so memory stays small whatever the size of a record; this is
+    the streaming primitive the encoder builds on. `on_progress`, if given, is called after each block with
+    the number of bytes of the (possibly compressed) file read so far.
     """
-    seen: dict[str, int] = {}
-    in_record = False
-    line_number = 0
+    parser = _BlockParser(path)
     stream, raw = _open_binary(path)
+    carry = b""
     try:
         with stream, raw:
-            for line_number, line in enumerate(stream, start=1):
-                if on_progress is not None and line_number % 4096 == 0:
+            while True:
+                block = stream.read(READ_BLOCK)
+                data = carry + block
+                if block:
+                    cut = data.rfind(b"\n") + 1
+                    data, carry = data[:cut], data[cut:]
+                yield from parser.parse(data)
+                if on_progress is not None:
                     on_progress(raw.tell())
-                if line.startswith(b">"):
-                    header = line[1:].strip()
-                    if not header:
-                        raise InputFileError(path, "header without a sequence id", f"line {line_number}")
-                    seqid = header.split()[0].decode("utf-8", errors="replace")
-                    if seqid in seen:
-                        raise InputFileError(path, f"duplicate sequence id '{seqid}' (first at line {seen[seqid]})",
-                                             f"line {line_number}")
-                    seen[seqid] = line_number
-                    in_record = True
-                    yield FastaHeader(seqid, line_number)
-                    continue
-                sequence = line.translate(None, _WHITESPACE)
-                if not sequence:
-                    continue
-                if not in_record:
-                    if line.startswith(b";"):  # old-style FASTA comment before the first record
-                        continue
-                    raise InputFileError(path, "not a FASTA file (expected a '>' header first)",
-                                         f"line {line_number}")
-                invalid = sequence.translate(None, _VALID)
-                if invalid:
-                    bad = chr(invalid[0]) if 32 < invalid[0] < 127 else f"byte 0x{invalid[0]:02x}"
-                    raise InputFileError(
-                        path, f"invalid character '{bad}' in sequence (only nucleotides and IUPAC codes "
-                              f"{IUPAC_CODES.decode()} are allowed)", f"line {line_number}")
-                yield sequence.upper()
+                if not block:
+                    break
     except (EOFError, zlib.error, gzip.BadGzipFile) as err:
-        raise InputFileError(path, f"corrupt or truncated gzip data after line {line_number} ({err})") from None
-    except UnicodeDecodeError:
-        raise InputFileError(path, "not a FASTA file (binary content)", f"line {line_number}") from None
-    if not seen:
-        if line_number == 0:
+        raise InputFileError(path, f"corrupt or truncated gzip data after line {parser.line_number} ({err})") from None
+    if not parser.seen:
+        if parser.line_number == 0 and not parser.any_content:
             raise InputFileError(path, "file is empty")
         raise InputFileError(path, "no FASTA records found")
+
+
+class _BlockParser:
+    """Parses blocks of whole lines; keeps the line count, the ids seen and whether a record is open."""
+
+    def __init__(self, path):
+        self.path = path
+        self.seen: dict[str, int] = {}
+        self.line_number = 0  # lines completely consumed
+        self.in_record = False
+        self.any_content = False
+
+    def parse(self, data: bytes) -> Iterator[FastaHeader | bytes]:
+        position, size = 0, len(data)
+        self.any_content = self.any_content or size > 0
+        while position < size:
+            if data[position] == 0x3E:  # '>'
+                end = data.find(b"\n", position)
+                end = size if end < 0 else end + 1
+                yield self._header(data[position + 1:end])
+                position = end
+                continue
+            next_header = data.find(b"\n>", position)
+            end = size if next_header < 0 else next_header + 1
+            piece = self._sequence(data[position:end])
+            if piece:
+                yield piece
+            position = end
+
+    def _header(self, header: bytes) -> FastaHeader:
+        self.line_number += 1
+        header = header.strip()
+        if not header:
+            raise InputFileError(self.path, "header without a sequence id", f"line {self.line_number}")
+        seqid = header.split()[0].decode("utf-8", errors="replace")
+        if seqid in self.seen:
+            raise InputFileError(self.path, f"duplicate sequence id '{seqid}' (first at line {self.seen[seqid]})",
+                                 f"line {self.line_number}")
+        self.seen[seqid] = self.line_number
+        self.in_record = True
+        return FastaHeader(seqid, self.line_number)
+
+    def _sequence(self, segment: bytes) -> bytes:
+        """Whole lines of sequence: whitespace removed, validated, upper-cased."""
+        first_line = self.line_number + 1
+        self.line_number += segment.count(b"\n")
+        sequence = segment.translate(None, _WHITESPACE)
+        if not sequence:
+            return b""
+        if not self.in_record:
+            # old-style ';' comments may precede the first record; anything else means this is not FASTA
+            for offset, line in enumerate(segment.splitlines()):
+                if line.strip() and not line.startswith(b";"):
+                    raise InputFileError(self.path, "not a FASTA file (expected a '>' header first)",
+                                         f"line {first_line + offset}")
+            return b""
+        invalid = sequence.translate(None, _VALID)
+        if invalid:
+            bad_byte = invalid[0]
+            line = first_line + segment.count(b"\n", 0, segment.index(bytes([bad_byte])))
+            bad = chr(bad_byte) if 32 < bad_byte < 127 else f"byte 0x{bad_byte:02x}"
+            raise InputFileError(self.path, f"invalid character '{bad}' in sequence (only nucleotides and IUPAC "
+                                            f"codes {IUPAC_CODES.decode()} are allowed)", f"line {line}")
+        return sequence.upper()
 
 
 def iter_fasta(path) -> Iterator[tuple[str, bytes]]:
     """Yield `(seqid, sequence)` per record, the sequence upper-cased bytes (one record in memory)."""
     seqid = None
     pieces: list[bytes] = []
-    for item in iter_fasta_lines(path):
+    for item in iter_fasta_stream(path):
         if isinstance(item, FastaHeader):
             if seqid is not None:
                 yield seqid, b"".join(pieces)

@@ -148,9 +148,11 @@ class HybridModel(nn.Module):
         self.config = config
         c = config
         self.convs = nn.ModuleList(
-            nn.Conv1d(c.input_channels if i == 0 else c.filter_depth, c.filter_depth, c.kernel_size,
-                      padding="same")
+            nn.Conv1d(c.input_channels if i == 0 else c.filter_depth, c.filter_depth, c.kernel_size)
             for i in range(c.cnn_layers))
+        # TF/Keras "same" padding (also for even kernels): (K-1)//2 on the left, the rest on the right
+        left = (c.kernel_size - 1) // 2
+        self.conv_padding = (left, c.kernel_size - 1 - left)
         # Keras BatchNormalization(momentum 0.99, epsilon 1e-3) == torch momentum 0.01
         self.norms = nn.ModuleList(nn.BatchNorm1d(c.filter_depth, eps=1e-3, momentum=0.01)
                                    for _ in range(c.cnn_layers - 1))
@@ -213,7 +215,7 @@ class HybridModel(nn.Module):
             raise ValueError(f"sequence length {length} is not divisible by the pool size {c.pool_size}")
         h = x.to(self.convs[0].weight.dtype).transpose(1, 2)  # channels-first for Conv1d
         for i, conv in enumerate(self.convs):
-            h = torch.relu(conv(h))
+            h = torch.relu(conv(nn.functional.pad(h, self.conv_padding)))
             if i < len(self.norms):
                 h = self.norms[i](h)
         # Keras Reshape(-1, P*F) on channels-last: base offset major, filter minor

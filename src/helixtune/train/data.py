@@ -3,7 +3,8 @@ HybridModel reads them (spec §3.1–3.2, §4.6).
 
 Per chunk (one h5 row) we produce what upstream's `_generic_get_item` produces for one sample of a batch:
 
-- `X`: the input, float16 (L', 4 [+ 2n coverage channels]), L' = L clipped to a multiple of the pool size P;
+- `X`: the input (L', 4) float16, L' = L clipped to a multiple of the pool size P; with coverage
+  (L', 4 + 2n) float32 holding the raw counts [coverage_1..n, spliced_1..n] after the DNA columns;
 - `y`, `phases`: one-hot targets reshaped to (T, P, 4), int8 (T = L' / P);
 - `sample_weights`: one float32 weight per timestep (T,): 1 if all P bases are usable, else 0; in training
   mode multiplied by the class weights of the classes present (additive) and the transition weights of the
@@ -28,7 +29,6 @@ from helixtune.errors import HelixtuneError, InputFileError
 
 COVERAGE = h5layout.coverage_spec("rnaseq")
 SPLICED_COVERAGE = h5layout.spliced_coverage_spec("rnaseq")
-COVERAGE_NORMS = (None, "log", "linear")
 
 # keep decoded samples in RAM when a dataset is smaller than this (decompressing gzip rows every epoch is the
 # main cost for small sets; big sets are read lazily)
@@ -47,19 +47,6 @@ def find_data_files(data_dir) -> tuple[list[Path], list[Path]]:
     if not vals:
         raise InputFileError(data_dir, "no validation data: expected files named validation_data*.h5")
     return trains, vals
-
-
-def normalise_coverage(values: np.ndarray, method: str | None) -> np.ndarray:
-    """Upstream's `_cov_norm`, then the cast to float16 it applies before concatenating to X."""
-    if method is None:
-        out = values
-    elif method == "log":
-        out = np.log(values + 1.1)
-    elif method == "linear":
-        out = values / 100
-    else:
-        raise HelixtuneError(f"unknown --coverage-norm {method!r}: use log, linear or none")
-    return np.asarray(out).astype(np.float16)
 
 
 def pooled_sample_weights(sample_weights: np.ndarray, pool_size: int) -> np.ndarray:
@@ -96,7 +83,6 @@ class DataOptions:
     class_weights: list[float] | None = None
     transition_weights: list[float] | None = None
     input_coverage: bool = False
-    coverage_norm: str | None = None
     cache_bytes: int = DEFAULT_CACHE_BYTES
 
     def __post_init__(self):
@@ -105,8 +91,6 @@ class DataOptions:
                                  f"got {len(self.class_weights)}")
         if self.transition_weights is not None and len(self.transition_weights) != 6:
             raise HelixtuneError(f"--transition-weights needs 6 numbers, got {len(self.transition_weights)}")
-        if self.coverage_norm not in COVERAGE_NORMS:
-            raise HelixtuneError(f"unknown --coverage-norm {self.coverage_norm!r}: use log, linear or none")
 
 
 @dataclass
@@ -174,7 +158,7 @@ class ChunkDataset:
         self._offsets = np.cumsum([0] + [len(f.rows) for f in self.files])
         self._handles = None
         self._pid = None
-        per_sample = self.length * (4 + 2 * self.coverage_count) * 2 + self.length * 8 + self.timesteps * 4
+        per_sample = self.length * (4 + 2 * self.coverage_count) * 4 + self.length * 8 + self.timesteps * 4
         self._cache = {} if per_sample * len(self) <= options.cache_bytes else None
 
     # ---- torch Dataset protocol -----------------------------------------------------------------------
@@ -231,12 +215,13 @@ class ChunkDataset:
         P = opts.pool_size
         X = self._row(h5, h5layout.X.path, row, se)
         if opts.input_coverage:
+            # raw read counts (-1 in padding) as float32: exact up to 2**24, where float16 would overflow at
+            # 65504; the model normalises them itself (ln(x + 1.1) or x / 100, rounded to float16 as upstream)
             n = self.coverage_count
-            cov = normalise_coverage(self._row(h5, COVERAGE.path, row, se).reshape(-1, n), opts.coverage_norm)
-            spl = normalise_coverage(self._row(h5, SPLICED_COVERAGE.path, row, se).reshape(-1, n),
-                                     opts.coverage_norm)
-            X = np.concatenate([X, cov, spl], axis=1)
-        sample = {"X": np.ascontiguousarray(X, dtype=np.float16)}
+            cov = self._row(h5, COVERAGE.path, row, se).reshape(-1, n)
+            spl = self._row(h5, SPLICED_COVERAGE.path, row, se).reshape(-1, n)
+            X = np.concatenate([X.astype(np.float32), cov.astype(np.float32), spl.astype(np.float32)], axis=1)
+        sample = {"X": np.ascontiguousarray(X)}
         y = self._row(h5, h5layout.Y.path, row, se).reshape(self.timesteps, P, 4)
         sw = pooled_sample_weights(self._row(h5, h5layout.SAMPLE_WEIGHTS.path, row, se), P)
         if self.mode == "train":
@@ -320,3 +305,57 @@ def check_label_quality(paths, min_genic_fraction: float = 0.01) -> LabelSummary
             f"intron), below {100 * min_genic_fraction:g}%; the labels look degenerate. Pass "
             f"--allow-degenerate-labels to train anyway")
     return summary
+
+
+class EpochBatchSampler:
+    """Batches of sample indices: a fresh permutation every epoch, reproducible from (seed, epoch), and able to
+    skip the batches an interrupted epoch already trained on, so a resumed run sees exactly the batches an
+    uninterrupted one would.
+
+    Upstream permutes all training samples every epoch and cuts consecutive batches (the last one smaller).
+    With several processes (DDP), every process draws the same permutation; global batch i is
+    `batch_size * world_size` samples and process r takes its r-th slice (wrapping around at the end, so all
+    processes run the same number of equally sized batches).
+    """
+
+    def __init__(self, n_samples: int, batch_size: int, shuffle: bool = True, seed: int = 0,
+                 rank: int = 0, world_size: int = 1):
+        if batch_size < 1:
+            raise HelixtuneError(f"batch size must be >= 1, got {batch_size}")
+        self.n_samples = int(n_samples)
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.seed = int(seed)
+        self.rank = int(rank)
+        self.world_size = int(world_size)
+        self.epoch = 0
+        self.skip_batches = 0  # consumed by the next __iter__
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        per_step = self.batch_size * self.world_size
+        return -(-self.n_samples // per_step) if self.n_samples else 0
+
+    def order(self, epoch: int) -> np.ndarray:
+        if not self.shuffle:
+            return np.arange(self.n_samples)
+        return np.random.default_rng([self.seed, int(epoch)]).permutation(self.n_samples)
+
+    def batches(self, epoch: int) -> list[list[int]]:
+        order = self.order(epoch)
+        if self.world_size == 1:
+            return [order[i:i + self.batch_size].tolist() for i in range(0, self.n_samples, self.batch_size)]
+        per_step = self.batch_size * self.world_size
+        total = len(self) * per_step
+        padded = np.resize(order, total)  # wraps around, like torch's DistributedSampler
+        out = []
+        for i in range(len(self)):
+            start = i * per_step + self.rank * self.batch_size
+            out.append(padded[start:start + self.batch_size].tolist())
+        return out
+
+    def __iter__(self):
+        skip, self.skip_batches = self.skip_batches, 0
+        yield from self.batches(self.epoch)[skip:]

@@ -1,0 +1,209 @@
+"""SQLite gene-model store -> annotated training h5 (upstream geenuff2h5), as one library call: `export_h5`.
+
+Streaming: one sequence at a time, one strand at a time is labelled, cut into chunks and appended to the
+h5; memory follows the longest sequence, not the genome.
+
+Upstream's choices, kept so files line up with upstream files:
+- only the longest coding transcript of each gene is exported, with the errors attached to it;
+  non-coding genes are intergenic with weight 1;
+- sequences are ordered by length, descending (equal lengths: annotated sequences first, in order of
+  their first exported transcript, then the others in FASTA order) -- not the FASTA order of `encode`;
+- per sequence, all plus-strand chunks, then all minus-strand chunks (see `helixtune.genome.chunks`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from helixtune import h5layout
+from helixtune.annotation.genemodels import GEENUFF_CDS
+from helixtune.annotation.labels import LabelFeature, strand_labels
+from helixtune.annotation.store import open_store
+from helixtune.annotation.validation import ERROR_TYPES
+from helixtune.atomic import atomic_output
+from helixtune.errors import HelixtuneError, InputFileError
+from helixtune.genome.chunks import chunk_start_ends, cut_strand, n_chunks_per_strand
+from helixtune.progress import progress_bar
+
+DEFAULT_SUBSEQUENCE_LENGTH = 21384
+CLASS_NAMES = h5layout.CLASS_NAMES
+
+_EXPORTED_FEATURES = """
+    SELECT f.type, f.start, f."end", f.is_plus_strand, f.phase, t.id
+    FROM feature f
+    JOIN association_transcript_piece_to_feature a ON a.feature_id = f.id
+    JOIN transcript_piece tp ON tp.id = a.transcript_piece_id
+    JOIN transcript t ON t.id = tp.transcript_id
+    WHERE t.longest = 1 AND f.coordinate_id = ?
+    ORDER BY t.id, f.id"""
+
+
+@dataclass
+class ExportSummary:
+    """Label quality of an export: what a user checks before training on these labels."""
+
+    h5_path: str
+    species: str = ""
+    n_sequences: int = 0
+    n_chunks: int = 0
+    n_bases: int = 0  # real bases, both strands
+    class_bases: np.ndarray = field(default_factory=lambda: np.zeros(4, dtype=np.int64))
+    class_masked: np.ndarray = field(default_factory=lambda: np.zeros(4, dtype=np.int64))
+    n_masked: int = 0
+    n_chunks_fully_masked: int = 0
+    unannotated_sequences: list[str] = field(default_factory=list)
+    n_exported_transcripts: int = 0
+    genes_per_error: Counter = field(default_factory=Counter)
+
+    def lines(self) -> list[str]:
+        total = max(self.n_bases, 1)
+        out = [f"{self.h5_path}: {self.n_sequences} sequences, {self.n_chunks} subsequences, "
+               f"{self.n_bases:,} bases (both strands), species {self.species}"]
+        out.append("bases per class (share, of which masked): " + ", ".join(
+            f"{name} {int(n):,} ({n / total:.1%}, {m / max(n, 1):.1%} masked)"
+            for name, n, m in zip(CLASS_NAMES, self.class_bases, self.class_masked)))
+        out.append(f"masked (sample weight 0): {self.n_masked:,} bases = {self.n_masked / total:.1%}; "
+                   f"fully masked subsequences: {self.n_chunks_fully_masked}")
+        errors = ", ".join(f"{t} {self.genes_per_error[t]}" for t in ERROR_TYPES if self.genes_per_error[t])
+        out.append(f"exported genes (longest coding transcript): {self.n_exported_transcripts:,}; "
+                   f"genes per error class: {errors or 'none'}")
+        if self.unannotated_sequences:
+            names = ", ".join(self.unannotated_sequences[:5])
+            more = f" and {len(self.unannotated_sequences) - 5} more" if len(self.unannotated_sequences) > 5 else ""
+            out.append(f"sequences without annotation (is_annotated False): {names}{more}")
+        return out
+
+
+def export_order(db: sqlite3.Connection) -> list[tuple[int, str, int]]:
+    """(coordinate id, seqid, length) in upstream geenuff2h5's order."""
+    first_transcript = dict(db.execute("""
+        SELECT f.coordinate_id, MIN(t.id) FROM feature f
+        JOIN association_transcript_piece_to_feature a ON a.feature_id = f.id
+        JOIN transcript_piece tp ON tp.id = a.transcript_piece_id
+        JOIN transcript t ON t.id = tp.transcript_id
+        WHERE t.longest = 1 GROUP BY f.coordinate_id"""))
+    coords = list(db.execute("SELECT id, seqid, length FROM coordinate ORDER BY id"))
+
+    def key(row):
+        cid, _, length = row
+        if cid in first_transcript:
+            return (-length, 0, first_transcript[cid])
+        return (-length, 1, cid)
+
+    return sorted(coords, key=key)
+
+
+def exported_features(db: sqlite3.Connection, coordinate_id: int) -> tuple[list[LabelFeature], int]:
+    """Features of the longest coding transcripts on a sequence, sorted as upstream; and how many transcripts."""
+    by_transcript: dict[int, list[LabelFeature]] = {}
+    for ftype, start, end, plus, phase, tid in db.execute(_EXPORTED_FEATURES, (coordinate_id,)):
+        by_transcript.setdefault(tid, []).append(LabelFeature(ftype, start, end, bool(plus), phase))
+    features = [f for group in by_transcript.values() if any(x.type == GEENUFF_CDS for x in group) for f in group]
+    n_coding = sum(any(x.type == GEENUFF_CDS for x in g) for g in by_transcript.values())
+    features.sort(key=lambda f: min(f.start, f.end))  # stable, as upstream
+    return features, n_coding
+
+
+def _genes_per_error(db: sqlite3.Connection) -> Counter:
+    rows = db.execute("""
+        SELECT f.type, COUNT(DISTINCT t.super_locus_id) FROM feature f
+        JOIN association_transcript_piece_to_feature a ON a.feature_id = f.id
+        JOIN transcript_piece tp ON tp.id = a.transcript_piece_id
+        JOIN transcript t ON t.id = tp.transcript_id
+        WHERE t.longest = 1 AND f.type NOT LIKE 'geenuff_%' GROUP BY f.type""")
+    return Counter(dict(rows))
+
+
+class _LabelWriter:
+    def __init__(self, h5, subsequence_length: int, compression: str | None, with_x: bool):
+        specs = list(h5layout.LABEL_DATASETS) + [h5layout.SPECIES, h5layout.SEQIDS, h5layout.START_ENDS]
+        if with_x:
+            specs.insert(0, h5layout.X)
+        self.datasets = {s.path.split("/")[-1]: h5layout.create_dataset(h5, s, 0, subsequence_length, compression)
+                         for s in specs}
+
+    def append(self, name: str, rows: np.ndarray) -> None:
+        h5layout.append_rows(self.datasets[name], rows)
+
+
+def export_h5(db_path, h5_path, subsequence_length: int = DEFAULT_SUBSEQUENCE_LENGTH, compression: str = "gzip",
+              with_x: bool = True) -> ExportSummary:
+    """Write the annotated training h5 (data/X, y, phases, transitions, sample_weights, ...) of a gene-model store."""
+    if subsequence_length < 1:
+        raise HelixtuneError(f"--subsequence-length must be positive, got {subsequence_length}")
+    if not str(h5_path).endswith(".h5"):
+        raise InputFileError(h5_path, "the output name must end with .h5")
+    from helixtune.genome.encode import encode_sequence
+
+    db = open_store(db_path)
+    try:
+        species_rows = db.execute("SELECT species FROM genome").fetchall()
+        if len(species_rows) != 1:
+            raise InputFileError(db_path, f"holds {len(species_rows)} genomes; export needs exactly one")
+        species = species_rows[0][0] or ""
+        summary = ExportSummary(str(h5_path), species)
+        summary.genes_per_error = _genes_per_error(db)
+        order = export_order(db)
+        total_chunks = sum(2 * n_chunks_per_strand(length, subsequence_length) for _, _, length in order)
+        with atomic_output(h5_path) as tmp, h5layout.open_h5(tmp, "w") as h5, \
+                progress_bar(total_chunks, "export", "subseq") as bar:
+            writer = _LabelWriter(h5, subsequence_length, compression, with_x)
+            for coordinate_id, seqid, length in order:
+                features, n_transcripts = exported_features(db, coordinate_id)
+                summary.n_exported_transcripts += n_transcripts
+                (sequence,) = db.execute("SELECT sequence FROM coordinate WHERE id = ?", (coordinate_id,)).fetchone()
+                encoded = encode_sequence(sequence.encode("ascii")) if with_x else None
+                del sequence
+                _export_sequence(writer, summary, features, encoded, seqid, species, length, subsequence_length)
+                if not features:
+                    summary.unannotated_sequences.append(seqid)
+                summary.n_sequences += 1
+                bar.update(2 * n_chunks_per_strand(length, subsequence_length))
+            h5layout.write_provenance(h5, str(db_path))
+        return summary
+    finally:
+        db.close()
+
+
+def _export_sequence(writer: _LabelWriter, summary: ExportSummary, features, encoded, seqid: str, species: str,
+                     length: int, subsequence_length: int) -> None:
+    start_ends = chunk_start_ends(length, subsequence_length)
+    n_per_strand = len(start_ends) // 2
+    for plus in (True, False):
+        minus = not plus
+        labels = strand_labels(features, length, plus)
+        cut = {name: cut_strand(getattr(labels, name), subsequence_length, minus)
+               for name in ("y", "sample_weights", "gene_lengths", "phases", "transitions")}
+        del labels
+        if encoded is not None:
+            writer.append("X", cut_strand(encoded, subsequence_length, minus, flip_columns=True))
+        n = len(cut["y"])
+        real = cut["y"].any(axis=2)
+        writer.append("y", cut["y"])
+        writer.append("sample_weights", cut["sample_weights"])
+        writer.append("gene_lengths", cut["gene_lengths"])
+        writer.append("phases", cut["phases"])
+        writer.append("transitions", cut["transitions"])
+        err_samples = cut["sample_weights"].any(axis=1)
+        writer.append("err_samples", err_samples)
+        # True when every base, padding included, is intergenic (upstream's code; its docs say otherwise)
+        writer.append("fully_intergenic_samples", np.all(cut["y"][:, :, 0] == 1, axis=1))
+        writer.append("is_annotated", np.full(n, bool(features)))
+        writer.append("species", np.full(n, species.encode("utf-8")[:25], dtype=h5layout.SPECIES_DTYPE))
+        writer.append("seqids", np.full(n, seqid.encode("utf-8")[:50], dtype=h5layout.SEQID_DTYPE))
+        rows = slice(0, n_per_strand) if plus else slice(n_per_strand, 2 * n_per_strand)
+        writer.append("start_ends", start_ends[rows])
+        # label-quality counts over real (unpadded) bases
+        masked = (cut["sample_weights"] == 0) & real
+        classes = cut["y"].argmax(axis=2)
+        summary.class_bases += np.bincount(classes[real], minlength=4)
+        summary.class_masked += np.bincount(classes[masked], minlength=4)
+        summary.n_bases += int(real.sum())
+        summary.n_masked += int(masked.sum())
+        summary.n_chunks_fully_masked += int((~err_samples).sum())
+        summary.n_chunks += n

@@ -1,0 +1,41 @@
+"""`helixtune export`: SQLite gene-model store -> annotated training h5 (upstream geenuff2h5)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_export_arguments(parser) -> None:
+    parser.add_argument("--subsequence-length", type=int, default=21384,
+                        help="length of each subsequence in bp (default 21384)")
+    parser.add_argument("--compression", choices=("gzip", "lzf"), default="gzip", help="h5 compression (default gzip)")
+    parser.add_argument("--modes", default="all",
+                        help="'all' (default) or a comma list of X,y,anno_meta,transitions; as upstream, only "
+                             "leaving out X changes the output (no data/X)")
+    parser.add_argument("--write-by", type=int, default=None, help=argparse.SUPPRESS)  # output does not depend on it
+    parser.add_argument("--no-multiprocess", action="store_true", help=argparse.SUPPRESS)
+
+
+def with_x(modes: str) -> bool:
+    return modes == "all" or "X" in [m.strip() for m in modes.split(",")]
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "export", help="export a gene-model database to an annotated training h5 (labels + sequence)",
+        description="Write data/X, y, phases, transitions, sample_weights (0 in gene-model error regions and "
+                    "padding), gene_lengths, per-subsequence flags, seqids, start_ends and species, exactly as "
+                    "upstream geenuff2h5.py, and print a label-quality summary.")
+    parser.add_argument("--input-db-path", required=True, help="SQLite gene-model database (from `import`)")
+    parser.add_argument("--h5-output-path", required=True, help="annotated h5 to write (must end with .h5)")
+    add_export_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from helixtune.annotation.export import export_h5
+
+    summary = export_h5(args.input_db_path, args.h5_output_path, subsequence_length=args.subsequence_length,
+                        compression=args.compression, with_x=with_x(args.modes))
+    print("\n".join(summary.lines()))
+    return 0

@@ -1,0 +1,151 @@
+"""Building the network a run trains: from scratch, or from a pretrained model in one of the fine-tune modes.
+
+Modes (spec §4; `--fine-tune-mode`):
+
+- `whole`: the pretrained network, every weight trainable (upstream `--resume-training`);
+- `head`: the pretrained network frozen, a new final Dense layer (upstream `--fine-tune`);
+- `head+hidden`: frozen, a new hidden Dense layer and a new final layer;
+- `coverage`: frozen, RNA-seq coverage tracks concatenated to the features before the new final layer(s)
+  (upstream `--fine-tune --input-coverage [--post-coverage-hidden-layer]`).
+
+Frozen means no gradients *and* inference behaviour: BatchNorm keeps its moving statistics (as Keras does
+for a non-trainable BatchNormalization), dropout is off.
+
+Where we deviate from upstream by default (`upstream_fine_tune=True` restores upstream's behaviour):
+- coverage mode keeps every BiLSTM of the base model; upstream cuts at layer `dense_at - 2`, which drops the
+  last BiLSTM of released models (no dropout2 layer) — and the only one of one-BiLSTM models;
+- the hidden layer has a ReLU; upstream's is linear (so Dense∘Dense collapses to one linear map);
+- `head+hidden` adds the hidden layer without coverage too; upstream ignores --post-coverage-hidden-layer
+  without --input-coverage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from helixtune.errors import HelixtuneError
+from helixtune.model import model_file
+from helixtune.model.network import FineTunedModel, HybridModel, HybridModelConfig, upstream_coverage_excerpt
+
+
+def load_pretrained(path, coverage_norm=...) -> tuple[torch.nn.Module, dict]:
+    """A helixtune model file or an upstream Keras .h5 model -> (model, metadata).
+
+    `coverage_norm` matters only for Keras coverage models, whose files do not record it.
+    """
+    from helixtune.model.loading import open_model
+
+    loaded = open_model(path, coverage_norm=coverage_norm)
+    metadata = dict(loaded.metadata)
+    metadata["source_format"] = loaded.source_format
+    return loaded.model, metadata
+
+
+def freeze_(module: torch.nn.Module) -> torch.nn.Module:
+    """No gradients and eval mode (BatchNorm moving statistics, no dropout) for every parameter of `module`."""
+    module.requires_grad_(False)
+    module.eval()
+    return module
+
+
+def unfreeze_(model: torch.nn.Module) -> torch.nn.Module:
+    model.requires_grad_(True)
+    if isinstance(model, FineTunedModel):
+        model.base_frozen = False
+    model.train()
+    return model
+
+
+def trainable_parameter_names(model: torch.nn.Module) -> list[str]:
+    return [name for name, p in model.named_parameters() if p.requires_grad]
+
+
+def build_scratch_model(config, coverage_tracks: int = 0) -> torch.nn.Module:
+    """A new HybridModel from the architecture flags (spec 4.7 when coverage is given: it joins at the head)."""
+    net = HybridModelConfig(cnn_layers=config.cnn_layers, lstm_layers=config.lstm_layers, units=config.units,
+                            filter_depth=config.filter_depth, kernel_size=config.kernel_size,
+                            pool_size=config.pool_size, dropout1=config.dropout1, dropout2=config.dropout2,
+                            predict_phase=config.predict_phase)
+    base = HybridModel(net)
+    if not coverage_tracks:
+        return base
+    hidden = _hidden_units(config, base) if config.post_coverage_hidden_layer else None
+    return _fine_tuned(base, config, excerpt=None, coverage_tracks=coverage_tracks, hidden_units=hidden,
+                       mode="scratch")
+
+
+def _hidden_units(config, base: HybridModel) -> int:
+    if config.hidden_units:
+        return int(config.hidden_units)
+    if config.upstream_fine_tune:
+        return max(int(config.units) // 2, 1)  # upstream: the CLI's --units // 2 (default 32 -> 16)
+    return max(base.config.units // 2, 1)
+
+
+def _fine_tuned(base, config, excerpt, coverage_tracks, hidden_units, mode):
+    kwargs = dict(excerpt_lstm_layers=excerpt, coverage_tracks=coverage_tracks, coverage_norm=config.coverage_norm,
+                  hidden_units=hidden_units, predict_phase=config.predict_phase, fine_tune_mode=mode)
+    if hidden_units and not config.upstream_fine_tune:
+        kwargs["hidden_activation"] = "relu"
+    try:
+        return FineTunedModel(base, **kwargs)
+    except TypeError:
+        # a network without the hidden_activation option: upstream's linear hidden layer
+        kwargs.pop("hidden_activation", None)
+        return FineTunedModel(base, **kwargs)
+
+
+def build_training_model(config, coverage_tracks: int = 0) -> tuple[torch.nn.Module, dict]:
+    """The model to train for `config` and a description {mode, base_model, trainable, ...}."""
+    mode = config.resolved_mode()
+    info = {"mode": mode, "base_model": None}
+    if mode == "scratch":
+        model = build_scratch_model(config, coverage_tracks)
+        info["trainable"] = trainable_parameter_names(model)
+        return model, info
+
+    loaded, metadata = load_pretrained(config.load_model_path,
+                                       coverage_norm=config.coverage_norm if config.input_coverage else ...)
+    path = Path(config.load_model_path)
+    info["base_model"] = {"path": str(path), "file": path.name, "md5": model_file.file_md5(path),
+                          "sha256": model_file.file_sha256(path)}
+    info["base_metadata"] = metadata
+    if config.fine_tune_resume:
+        if not isinstance(loaded, FineTunedModel):
+            raise HelixtuneError(f"{path}: --fine-tune-resume needs a fine-tuned model; this one has no new head")
+        if loaded.coverage_tracks != coverage_tracks:
+            raise HelixtuneError(f"{path}: the tuned model takes {loaded.coverage_tracks} coverage tracks, the "
+                                 f"training data has {coverage_tracks}")
+        model = loaded
+        model.freeze_base()
+        info["mode"] = f"{loaded.fine_tune_mode} (resumed)"
+    elif mode == "whole":
+        model = unfreeze_(loaded)
+        if getattr(model, "coverage_tracks", 0) != coverage_tracks:
+            raise HelixtuneError(f"{path}: the model takes {getattr(model, 'coverage_tracks', 0)} coverage tracks, "
+                                 f"the training data gives {coverage_tracks} (check --input-coverage)")
+    else:
+        if not isinstance(loaded, HybridModel):
+            raise HelixtuneError(f"{path}: fine-tune mode {mode} starts from a plain network, but this model is "
+                                 f"already fine-tuned; use --fine-tune-mode whole or --fine-tune-resume")
+        if loaded.config.input_channels != 4:
+            raise HelixtuneError(f"{path}: fine-tuning needs a base model with the 4 DNA inputs only")
+        if config.predict_phase is False and loaded.predict_phase:
+            pass  # a new head without phase is what the user asked for
+        hidden = None
+        if mode == "head+hidden" or (mode == "coverage" and config.post_coverage_hidden_layer):
+            hidden = _hidden_units(config, loaded)
+        excerpt = None  # every BiLSTM
+        tracks = 0
+        if mode == "coverage":
+            tracks = coverage_tracks
+            if not tracks:
+                raise HelixtuneError("coverage mode needs evaluation/rnaseq_coverage in the training data")
+            if config.upstream_fine_tune:
+                excerpt = upstream_coverage_excerpt(loaded.config)
+        model = _fine_tuned(loaded, config, excerpt, tracks, hidden, mode)
+        model.freeze_base()
+    info["trainable"] = trainable_parameter_names(model)
+    return model, info

@@ -1,0 +1,59 @@
+"""The commands end to end, and the other real annotations (TAIR, WormBase, FlyBase) import and export."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+
+from helixtune.annotation.pipeline import gff_to_h5
+from helixtune.cli import main
+from tests.conftest import shared_file
+
+
+def test_gff2h5_command_matches_upstream_and_prints_summary(tmp_path, micromonas, capsys):
+    out = tmp_path / "labels.h5"
+    status = main(["gff2h5", "--gff3", str(micromonas["gff3"]), "--fasta", str(micromonas["fasta"]),
+                   "--species", "Mpusilla", "--h5-output-path", str(out)])
+    printed = capsys.readouterr().out
+    assert status == 0
+    assert "genes 124" in printed and "masked (sample weight 0): 165,863 bases = 31.9%" in printed
+    assert "genes per error class: missing_utr_5p 65, missing_utr_3p 70" in printed
+    assert [p.name for p in tmp_path.iterdir()] == ["labels.h5"]  # the temporary database is gone
+    with h5py.File(out) as ours, h5py.File(micromonas["reference"]) as ref:
+        for name in ("y", "phases", "transitions", "sample_weights", "gene_lengths"):
+            assert np.array_equal(ours[f"data/{name}"][:], ref[f"data/{name}"][:]), name
+
+
+def test_import_then_export_commands_without_x(tmp_path, micromonas, capsys):
+    db = tmp_path / "a.sqlite3"
+    assert main(["import", "--gff3", str(micromonas["gff3"]), "--fasta", str(micromonas["fasta"]),
+                 "--species", "Mpusilla", "--db-path", str(db), "--log-file", str(tmp_path / "import.log")]) == 0
+    log = (tmp_path / "import.log").read_text()
+    assert "marked as erroneous: seqid: NW_003315902.1" in log and "with type: missing_utr_5p" in log
+    assert main(["export", "--input-db-path", str(db), "--h5-output-path", str(tmp_path / "a.h5"),
+                 "--modes", "y,anno_meta,transitions", "--subsequence-length", "20000"]) == 0
+    with h5py.File(tmp_path / "a.h5") as h5:
+        assert "data/X" not in h5 and h5["data/y"].shape == (30, 20000, 4)  # upstream's mini file layout
+    assert main(["export", "--input-db-path", str(tmp_path / "missing.sqlite3"),
+                 "--h5-output-path", str(tmp_path / "b.h5")]) == 1
+    assert "missing.sqlite3: no such file" in capsys.readouterr().err
+
+
+SPECIES = {
+    # name: (GFF3, FASTA, genes, coding transcripts)
+    "athaliana": ("arabidopsis_thaliana/athaliana_1pct.gff3", "arabidopsis_thaliana/athaliana_1pct.fa", 380, 459),
+    "celegans": ("caenorhabditis_elegans/celegans_1pct.gff3", "caenorhabditis_elegans/celegans_1pct.fa", 260, 295),
+    "dmelanogaster": ("drosophila_melanogaster/dmel_1pct.korflab.gff3",
+                      "drosophila_melanogaster/dmel_1pct.korflab.fa", 108, 235),
+}
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("species", list(SPECIES))
+def test_other_species_import_and_export(tmp_path, species):
+    gff3, fasta, n_genes, n_coding = SPECIES[species]
+    imported, exported = gff_to_h5(shared_file(gff3), shared_file(fasta), tmp_path / "x.h5", species)
+    assert (imported.n_genes, imported.n_coding_transcripts) == (n_genes, n_coding)
+    assert exported.class_bases[2] > 0 and exported.class_bases[3] > 0  # CDS and introns were labelled
+    assert exported.n_masked / exported.n_bases < 0.25

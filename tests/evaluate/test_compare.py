@@ -258,8 +258,8 @@ def test_predictions_h5_in_genome_coordinates_equal_chunkwise_metrics(test_data)
 
 
 def test_predictions_file_made_from_labels_scores_perfectly(test_data, tmp_path):
-    """A predictions h5 holding the labels themselves (genome layout, as helixtune predict writes it,
-    coordinates from the genome h5) must score 1.0; read with the wrong layout it must not."""
+    """A predictions h5 holding the labels themselves (genome layout, as helixtune predict writes it)
+    must score 1.0; read with the wrong layout it must not."""
     import h5py
 
     labels = test_data / "micromonas" / "micromonas_mini.geenuff2h5.h5"
@@ -272,9 +272,8 @@ def test_predictions_file_made_from_labels_scores_perfectly(test_data, tmp_path)
         out["predictions"] = y
         out["predictions_phase"] = phases
         out.attrs["padded_minus_layout"] = "genome"
-    genome = test_data / "micromonas" / "micromonas_mini.fasta2h5.h5"
-    result = evaluate(labels, predictions, genome_h5=genome)
-    assert result["prediction"]["coordinates_from"] == str(genome)
+    result = evaluate(labels, predictions)  # rows described by the reference h5's start_ends
+    assert result["prediction"]["coordinates_from"] == str(labels)
     assert result["basewise"]["summary"]["genic_f1"] == 1.0 and result["basewise"]["summary"]["phase_f1"] == 1.0
-    misread = evaluate(labels, predictions, genome_h5=genome, padded_minus="helixer-0.3.6")
+    misread = evaluate(labels, predictions, padded_minus="helixer-0.3.6")
     assert misread["basewise"]["summary"]["genic_f1"] < 1.0

@@ -16,6 +16,7 @@ from helixtune.errors import HelixtuneError
 
 # the order here is the order of `helixtune --help`: the data flow, from FASTA to report
 COMMAND_MODULES = (
+    "helixtune.cli.example_data",
     "helixtune.cli.encode",
     "helixtune.cli.import_gff",
     "helixtune.cli.export",
@@ -27,6 +28,7 @@ COMMAND_MODULES = (
     "helixtune.cli.split",
     "helixtune.cli.train",
     "helixtune.cli.evaluate",
+    "helixtune.cli.annotate",
 )
 
 

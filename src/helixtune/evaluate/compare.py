@@ -105,6 +105,17 @@ def padded_minus_layout(h5, requested="auto") -> str:
     return value if value in ("genome", "helixer-0.3.6") else "helixer-0.3.6"
 
 
+def _recorded_test_data(path) -> str | None:
+    with h5layout.open_h5(path) as h5:
+        recorded = h5.attrs.get("test_data_path")
+    if isinstance(recorded, bytes):
+        recorded = recorded.decode()
+    if not recorded or not Path(recorded).is_file() or not is_h5(recorded):
+        return None
+    with h5layout.open_h5(recorded) as h5:
+        return recorded if h5layout.START_ENDS.path in h5 and h5layout.SEQIDS.path in h5 else None
+
+
 def _sequence_lengths(reference: Side, prediction: Side, genome: dict | None) -> dict:
     if genome is not None:
         return {seqid: len(seq) for seqid, seq in genome.items()}
@@ -193,10 +204,11 @@ def evaluate(reference, prediction, fasta=None, sequences=None, genome_h5=None, 
     if ref.kind == "predictions":
         raise HelixtuneError(f"{reference}: the reference must be a GFF3 or an annotated h5 (data/y), "
                              "not a predictions file")
-    if ref.coordinates is None and pred.kind == "predictions" and pred.coordinates is None:
-        raise HelixtuneError(f"{prediction}: a predictions file without data/start_ends needs --genome-h5")
     if pred.kind == "predictions" and pred.coordinates is None:
-        pred.coordinates = ref.coordinates
+        # the file predicted from (recorded by upstream and helixtune) describes the rows best
+        pred.coordinates = _recorded_test_data(pred.path) or ref.coordinates
+        if pred.coordinates is None:
+            raise HelixtuneError(f"{prediction}: a predictions file without data/start_ends needs --genome-h5")
     if genome is not None and regions is not None:
         missing = [s for s in regions if s not in genome]
         if missing:

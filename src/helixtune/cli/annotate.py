@@ -1,0 +1,78 @@
+"""`helixtune annotate`: FASTA -> GFF3 in one step (encode, predict with overlap, decode), as upstream Helixer.py."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_decode_arguments(parser) -> None:
+    parser.add_argument("--window-size", type=int, default=100, help="HelixerPost window size (default 100)")
+    parser.add_argument("--edge-threshold", type=float, default=0.1, help="HelixerPost edge threshold (default 0.1)")
+    parser.add_argument("--peak-threshold", type=float, default=0.8, help="HelixerPost peak threshold (default 0.8)")
+    parser.add_argument("--min-coding-length", type=int, default=100,
+                        help="drop genes with less coding sequence (default 100, as Helixer.py's code)")
+
+
+def add_strandedness_arguments(parser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--second-read-is-sense-strand", dest="strandedness", action="store_const",
+                       const="second_read_is_sense_strand", help="BAMs: dUTP/RF stranded library")
+    group.add_argument("--first-read-is-sense-strand", dest="strandedness", action="store_const",
+                       const="first_read_is_sense_strand", help="BAMs: FR stranded library")
+    group.add_argument("--unstranded", dest="strandedness", action="store_const", const="unstranded",
+                       help="BAMs: unstranded library")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "annotate", help="annotate a genome FASTA with a model in one step (encode, predict, decode) -> GFF3",
+        description="One-step gene annotation as upstream Helixer.py: encode the FASTA, predict with overlapping "
+                    "windows, decode gene models with the HelixerPost HMM, write GFF3. Temporary files are removed.")
+    parser.add_argument("--fasta-path", "--fasta", dest="fasta", required=True, help="genome FASTA (plain or gzip)")
+    parser.add_argument("--load-model-path", "--model-filepath", dest="model", required=True,
+                        help="model file (helixtune .safetensors or upstream Keras .h5)")
+    parser.add_argument("--gff-output-path", required=True, help="GFF3 file to write")
+    parser.add_argument("--species", default=None, help="species name for the GFF3 and gene IDs (default: FASTA name)")
+    parser.add_argument("--lineage", choices=("vertebrate", "land_plant", "fungi", "invertebrate"), default=None,
+                        help="sets the default subsequence length as Helixer.py does (fungi 21384, land_plant 64152, "
+                             "vertebrate and invertebrate 213840)")
+    parser.add_argument("--subsequence-length", type=int, default=None,
+                        help="bp per subsequence (default: by --lineage, else 21384); a multiple of the pool size")
+    parser.add_argument("--no-overlap", dest="overlap", action="store_false", help="predict without overlapping windows")
+    parser.add_argument("--overlap-offset", type=int, default=None, help="default: subsequence length // 2")
+    parser.add_argument("--overlap-core-length", type=int, default=None, help="default: 3/4 of the subsequence length")
+    parser.add_argument("--batch-size", type=int, default=32, help="windows per network call (default 32)")
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
+    parser.add_argument("--temporary-dir", default=None, help="where the intermediate h5 files go (default: beside "
+                                                              "the GFF3 output)")
+    parser.add_argument("--bam", nargs="+", default=None,
+                        help="RNA-seq BAMs for a model that takes coverage input (same order as in training)")
+    add_strandedness_arguments(parser)
+    parser.add_argument("--pretrained-model-path", default=None, help="upstream Keras coverage models: their base")
+    add_decode_arguments(parser)
+    parser.add_argument("--compression", choices=("gzip", "lzf"), default="gzip", help=argparse.SUPPRESS)
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from helixtune.annotate import DecodeOptions, annotate
+    from helixtune.errors import HelixtuneError
+
+    if args.bam and not args.strandedness:
+        raise HelixtuneError("--bam needs one of --second-read-is-sense-strand, --first-read-is-sense-strand, "
+                             "--unstranded")
+    summary = annotate(args.fasta, args.model, args.gff_output_path, species=args.species,
+                       subsequence_length=args.subsequence_length, lineage=args.lineage, overlap=args.overlap,
+                       overlap_offset=args.overlap_offset, overlap_core_length=args.overlap_core_length,
+                       batch_size=args.batch_size, device=args.device, threads=args.threads,
+                       decode_options=DecodeOptions(args.window_size, args.edge_threshold, args.peak_threshold,
+                                                    args.min_coding_length),
+                       temporary_dir=args.temporary_dir, compression=args.compression, bam=args.bam,
+                       strandedness=args.strandedness, pretrained_model_path=args.pretrained_model_path)
+    print(f"annotated {summary.sequences} sequences ({summary.bases:,} bp, subsequence length "
+          f"{summary.subsequence_length}): {summary.genes} genes in {summary.gff_path} "
+          f"(encode {summary.seconds_encode:.1f} s, predict {summary.seconds_predict:.1f} s, "
+          f"decode {summary.seconds_decode:.1f} s)", file=sys.stderr)
+    return 0

@@ -35,6 +35,17 @@ def test_import_then_export_commands_without_x(tmp_path, micromonas, capsys):
                  "--modes", "y,anno_meta,transitions", "--subsequence-length", "20000"]) == 0
     with h5py.File(tmp_path / "a.h5") as h5:
         assert "data/X" not in h5 and h5["data/y"].shape == (30, 20000, 4)  # upstream's mini file layout
+    # X from a FASTA: checked against the database's sequences
+    assert main(["export", "--input-db-path", str(db), "--h5-output-path", str(tmp_path / "f.h5"),
+                 "--fasta", str(micromonas["fasta"])]) == 0
+    with h5py.File(tmp_path / "f.h5") as h5, h5py.File(micromonas["reference"]) as ref:
+        assert np.array_equal(h5["data/X"][:], ref["data/X"][:])
+    other = tmp_path / "other.fa"
+    other.write_text(">NW_003315900.1\nACGT\n")
+    assert main(["export", "--input-db-path", str(db), "--h5-output-path", str(tmp_path / "g.h5"),
+                 "--fasta", str(other)]) == 1
+    assert "sequence 'NW_003315900.1' differs from the one in the database" in capsys.readouterr().err
+    assert not (tmp_path / "g.h5").exists()
     assert main(["export", "--input-db-path", str(tmp_path / "missing.sqlite3"),
                  "--h5-output-path", str(tmp_path / "b.h5")]) == 1
     assert "missing.sqlite3: no such file" in capsys.readouterr().err

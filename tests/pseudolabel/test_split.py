@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 
 import h5py
 import numpy as np
 import pytest
 
-from conftest import peer_python, shared_file
+from conftest import peer_python
 from helixtune.cli import main as cli_main
 from helixtune.pseudolabel.split import assign, draw, n90_groups, output_paths, split
 
@@ -99,14 +100,24 @@ def test_output_prefix_rules_and_empty_input(tmp_path, test_data):
     assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
 
 
-@pytest.mark.shared
-def test_coverage_metadata_survives_the_split(tmp_path):
-    source = shared_file("reference_outputs/spombe_chrI.geenuff2h5_with_rnaseq.h5")
-    summary = split(source, f"{tmp_path}/", seed=1)
-    assert summary.unit == "region" and summary.validation_rows > 0
+def test_coverage_metadata_survives_the_split(test_data, tmp_path):
+    from helixtune.coverage import add_coverage
+
+    source = tmp_path / "with_coverage.h5"
+    shutil.copyfile(test_data / "coverage" / "spombe_chrI_44000-48000.h5", source)
+    bam = test_data / "coverage" / "spombe_chrI_44000-48000.bam"
+    add_coverage(source, [bam], "second_read_is_sense_strand")
+    summary = split(source, f"{tmp_path}/out/", seed=1, region_bp=2000)
+    assert summary.unit == "region" and summary.validation_rows == 2
+    with h5py.File(source) as src:
+        coverage = src["evaluation/rnaseq_coverage"][:]
+        start_ends = [tuple(r) for r in src["data/start_ends"][:]]
     for path in (summary.training_path, summary.validation_path):
         with h5py.File(path) as f:
-            assert f["evaluation/rnaseq_meta/bam_files"][:].tolist() == [b"SP2.chr.bam"]
+            assert f["evaluation/rnaseq_meta/bam_files"][:].tolist() == [str(bam).encode()]
             assert f["evaluation/rnaseq_coverage"].fillvalue == -1
-            assert f["evaluation/rnaseq_coverage"].shape[0] == f["data/X"].shape[0]
+            assert f["evaluation/rnaseq_coverage"].attrs["strandedness"] == "second_read_is_sense_strand"
+            for row, key in enumerate(f["data/start_ends"][:]):  # each row's coverage travelled with it
+                np.testing.assert_array_equal(f["evaluation/rnaseq_coverage"][row],
+                                              coverage[start_ends.index(tuple(key))])
     assert set(assign(np.array([b"a"] * 5), 0.2, 0)[0]) == {b"a"}

@@ -13,8 +13,12 @@ Upstream's choices, kept so files line up with upstream files:
 
 from __future__ import annotations
 
+import hashlib
+import os
 import sqlite3
+import tempfile
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,12 +26,13 @@ import numpy as np
 
 from helixtune import h5layout
 from helixtune.annotation.genemodels import GEENUFF_CDS
-from helixtune.annotation.labels import LabelFeature, strand_labels
+from helixtune.annotation.labels import CLASS_OF_CODE, LabelFeature, strand_labels
 from helixtune.annotation.store import open_store
 from helixtune.annotation.validation import ERROR_TYPES
 from helixtune.atomic import atomic_output
 from helixtune.errors import HelixtuneError, InputFileError
 from helixtune.genome.chunks import chunk_start_ends, cut_strand, n_chunks_per_strand
+from helixtune.genome.fasta import iter_fasta
 from helixtune.progress import progress_bar
 
 DEFAULT_SUBSEQUENCE_LENGTH = 21384
@@ -59,6 +64,17 @@ class ExportSummary:
     unannotated_sequences: list[str] = field(default_factory=list)
     n_exported_transcripts: int = 0
     genes_per_error: Counter = field(default_factory=Counter)
+
+    def add_counts(self, code: np.ndarray, sample_weights: np.ndarray) -> None:
+        """Count the bases per class, and the masked ones, of one strand (per-base codes, unpadded weights)."""
+        per_code = np.bincount(code, minlength=8)
+        masked_per_code = np.bincount(code[sample_weights == 0], minlength=8)
+        bases = np.bincount(CLASS_OF_CODE, weights=per_code, minlength=4).astype(np.int64)
+        masked = np.bincount(CLASS_OF_CODE, weights=masked_per_code, minlength=4).astype(np.int64)
+        self.class_bases += bases
+        self.class_masked += masked
+        self.n_bases += int(bases.sum())
+        self.n_masked += int(masked.sum())
 
     def lines(self) -> list[str]:
         total = max(self.n_bases, 1)
@@ -119,21 +135,62 @@ def _genes_per_error(db: sqlite3.Connection) -> Counter:
     return Counter(dict(rows))
 
 
+class _FastaSequences:
+    """Sequences from a FASTA instead of the database: spilled to a temporary file in one pass (memory stays at
+    one record), read back by offset in export order; each is checked against the database's length and SHA-1."""
+
+    def __init__(self, fasta, spill_dir):
+        self.fasta = fasta
+        self.spill = tempfile.TemporaryFile(dir=spill_dir)
+        self.offsets: dict[str, tuple[int, int]] = {}
+        for seqid, sequence in iter_fasta(fasta):
+            self.offsets[seqid] = (self.spill.tell(), len(sequence))
+            self.spill.write(sequence)
+
+    def get(self, seqid: str, length: int, sha1: str | None) -> bytes:
+        if seqid not in self.offsets:
+            raise InputFileError(self.fasta, f"sequence '{seqid}' of the database is missing")
+        offset, size = self.offsets[seqid]
+        self.spill.seek(offset)
+        sequence = self.spill.read(size)
+        if size != length or (sha1 and hashlib.sha1(sequence).hexdigest() != sha1):
+            raise InputFileError(self.fasta, f"sequence '{seqid}' differs from the one in the database "
+                                             f"({size:,} bp here, {length:,} bp there)")
+        return sequence
+
+    def close(self) -> None:
+        self.spill.close()
+
+
 class _LabelWriter:
-    def __init__(self, h5, subsequence_length: int, compression: str | None, with_x: bool):
+    """Appends rows to every dataset; the large per-base ones are deflated in background threads."""
+
+    def __init__(self, h5, subsequence_length: int, compression: str | None, with_x: bool, executor):
         specs = list(h5layout.LABEL_DATASETS) + [h5layout.SPECIES, h5layout.SEQIDS, h5layout.START_ENDS]
         if with_x:
             specs.insert(0, h5layout.X)
         self.datasets = {s.path.split("/")[-1]: h5layout.create_dataset(h5, s, 0, subsequence_length, compression)
                          for s in specs}
+        self.appenders = {name: h5layout.CompressedRowAppender(ds, executor, max_pending=4)
+                          for name, ds in self.datasets.items() if ds.ndim > 1}
 
     def append(self, name: str, rows: np.ndarray) -> None:
-        h5layout.append_rows(self.datasets[name], rows)
+        if name in self.appenders:
+            self.appenders[name].append(rows)
+        else:
+            h5layout.append_rows(self.datasets[name], rows)
+
+    def close(self) -> None:
+        for appender in self.appenders.values():
+            appender.close()
 
 
 def export_h5(db_path, h5_path, subsequence_length: int = DEFAULT_SUBSEQUENCE_LENGTH, compression: str = "gzip",
-              with_x: bool = True) -> ExportSummary:
-    """Write the annotated training h5 (data/X, y, phases, transitions, sample_weights, ...) of a gene-model store."""
+              with_x: bool = True, threads: int | None = None, fasta=None) -> ExportSummary:
+    """Write the annotated training h5 (data/X, y, phases, transitions, sample_weights, ...) of a gene-model store.
+
+    `data/X` comes from the sequences stored in the database, or from `fasta` when given (checked against them).
+    """
     if subsequence_length < 1:
         raise HelixtuneError(f"--subsequence-length must be positive, got {subsequence_length}")
     if not str(h5_path).endswith(".h5"):
@@ -141,6 +198,7 @@ def export_h5(db_path, h5_path, subsequence_length: int = DEFAULT_SUBSEQUENCE_LE
     from helixtune.genome.encode import encode_sequence
 
     db = open_store(db_path)
+    from_fasta = None
     try:
         species_rows = db.execute("SELECT species FROM genome").fetchall()
         if len(species_rows) != 1:
@@ -149,25 +207,38 @@ def export_h5(db_path, h5_path, subsequence_length: int = DEFAULT_SUBSEQUENCE_LE
         summary = ExportSummary(str(h5_path), species)
         summary.genes_per_error = _genes_per_error(db)
         order = export_order(db)
+        from_fasta = _FastaSequences(fasta, Path(h5_path).resolve().parent) if (fasta and with_x) else None
         total_chunks = sum(2 * n_chunks_per_strand(length, subsequence_length) for _, _, length in order)
-        with atomic_output(h5_path) as tmp, h5layout.open_h5(tmp, "w") as h5, \
+        with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as executor, \
+                atomic_output(h5_path) as tmp, h5layout.open_h5(tmp, "w") as h5, \
                 progress_bar(total_chunks, "export", "subseq") as bar:
-            writer = _LabelWriter(h5, subsequence_length, compression, with_x)
+            writer = _LabelWriter(h5, subsequence_length, compression, with_x, executor)
             for coordinate_id, seqid, length in order:
                 features, n_transcripts = exported_features(db, coordinate_id)
                 summary.n_exported_transcripts += n_transcripts
-                (sequence,) = db.execute("SELECT sequence FROM coordinate WHERE id = ?", (coordinate_id,)).fetchone()
-                encoded = encode_sequence(sequence.encode("ascii")) if with_x else None
-                del sequence
+                encoded = None
+                if with_x:
+                    if from_fasta is not None:
+                        (sha1,) = db.execute("SELECT sha1 FROM coordinate WHERE id = ?", (coordinate_id,)).fetchone()
+                        encoded = encode_sequence(from_fasta.get(seqid, length, sha1))
+                    else:
+                        (text,) = db.execute("SELECT sequence FROM coordinate WHERE id = ?", (coordinate_id,)).fetchone()
+                        if text is None or len(text) != length:
+                            raise InputFileError(db_path, f"holds no sequence for '{seqid}'; give the FASTA (--fasta)")
+                        encoded = encode_sequence(text.encode("ascii"))
+                        del text
                 _export_sequence(writer, summary, features, encoded, seqid, species, length, subsequence_length)
                 if not features:
                     summary.unannotated_sequences.append(seqid)
                 summary.n_sequences += 1
                 bar.update(2 * n_chunks_per_strand(length, subsequence_length))
+            writer.close()
             h5layout.write_provenance(h5, str(db_path))
         return summary
     finally:
         db.close()
+        if from_fasta is not None:
+            from_fasta.close()
 
 
 def _export_sequence(writer: _LabelWriter, summary: ExportSummary, features, encoded, seqid: str, species: str,
@@ -176,14 +247,20 @@ def _export_sequence(writer: _LabelWriter, summary: ExportSummary, features, enc
     n_per_strand = len(start_ends) // 2
     for plus in (True, False):
         minus = not plus
-        labels = strand_labels(features, length, plus)
-        cut = {name: cut_strand(getattr(labels, name), subsequence_length, minus)
-               for name in ("y", "sample_weights", "gene_lengths", "phases", "transitions")}
+        names = ("y", "sample_weights", "gene_lengths", "phases", "transitions")
+        if plus:  # plus chunks are consecutive slices padded at the end: labels built padded, then reshaped
+            padded = n_per_strand * subsequence_length
+            labels = strand_labels(features, length, plus, padded_length=padded)
+            cut = {name: getattr(labels, name).reshape((n_per_strand, subsequence_length)
+                                                       + getattr(labels, name).shape[1:]) for name in names}
+        else:
+            labels = strand_labels(features, length, plus)
+            cut = {name: cut_strand(getattr(labels, name), subsequence_length, minus) for name in names}
+        code, weights = labels.code, labels.sample_weights[:length]  # for the label-quality counts
         del labels
         if encoded is not None:
             writer.append("X", cut_strand(encoded, subsequence_length, minus, flip_columns=True))
         n = len(cut["y"])
-        real = cut["y"].any(axis=2)
         writer.append("y", cut["y"])
         writer.append("sample_weights", cut["sample_weights"])
         writer.append("gene_lengths", cut["gene_lengths"])
@@ -198,12 +275,6 @@ def _export_sequence(writer: _LabelWriter, summary: ExportSummary, features, enc
         writer.append("seqids", np.full(n, seqid.encode("utf-8")[:50], dtype=h5layout.SEQID_DTYPE))
         rows = slice(0, n_per_strand) if plus else slice(n_per_strand, 2 * n_per_strand)
         writer.append("start_ends", start_ends[rows])
-        # label-quality counts over real (unpadded) bases
-        masked = (cut["sample_weights"] == 0) & real
-        classes = cut["y"].argmax(axis=2)
-        summary.class_bases += np.bincount(classes[real], minlength=4)
-        summary.class_masked += np.bincount(classes[masked], minlength=4)
-        summary.n_bases += int(real.sum())
-        summary.n_masked += int(masked.sum())
+        summary.add_counts(code, weights)
         summary.n_chunks_fully_masked += int((~err_samples).sum())
         summary.n_chunks += n

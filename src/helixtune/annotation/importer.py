@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,8 +172,11 @@ def import_gff(gff3, fasta, db_path, species: str, accession: str = "", version:
     try:
         log.info(f"Starting to add genome: {species}; FASTA path: {fasta}; GFF path: {gff3}")
         with atomic_output(db_path) as tmp:
-            summary = _write_database(tmp, gff3, fasta, species, accession, version, acquired_from,
-                                      min_intron_length)
+            try:
+                summary = _write_database(tmp, gff3, fasta, species, accession, version, acquired_from,
+                                          min_intron_length)
+            except sqlite3.DatabaseError as err:  # a constraint a gene model broke, or a full disk
+                raise HelixtuneError(f"{gff3}: could not store the gene models in {db_path} ({err})") from None
         for line in summary.lines():
             log.info(line)
         return summary

@@ -21,10 +21,40 @@ from helixtune.annotation.genemodels import GEENUFF_CDS, GEENUFF_INTRON, GEENUFF
 from helixtune.annotation.validation import ERROR_TYPES
 from helixtune.errors import HelixtuneError
 
-_COLUMN = {GEENUFF_TRANSCRIPT: 0, GEENUFF_CDS: 1, GEENUFF_INTRON: 2}
+# the 3 columns of upstream's matrix M as bits of one code per base: transcript 1, CDS span 2, intron 4
+_BIT = {GEENUFF_TRANSCRIPT: 1, GEENUFF_CDS: 2, GEENUFF_INTRON: 4}
 _ERRORS = frozenset(ERROR_TYPES)
 _PHASE_PATTERN = np.array([1, 3, 2], dtype=np.int64)  # phase-class index per codon position (phase 0)
 _EYE4 = np.eye(4, dtype=np.int8)
+
+
+def _class_of(code: int) -> int:
+    """intergenic = not transcript; intron wins over the CDS span; UTR = transcript, neither CDS nor intron."""
+    if not code & 1:
+        return 0
+    if code & 4:
+        return 3
+    return 2 if code & 2 else 1
+
+
+CLASS_OF_CODE = np.array([_class_of(k) for k in range(8)], dtype=np.int64)
+_Y_OF_CODE = _EYE4[CLASS_OF_CODE]
+
+
+def _transition_row(prev: int, cur: int, nxt: int) -> list[int]:
+    """Upstream's marks at a base: column switches on (cols 0-2) / off (cols 3-5) towards either neighbour."""
+    row = []
+    for switch_on in (True, False):
+        for bit in (1, 2, 4):
+            def flips(a, b):
+                return (not a & bit and b & bit) if switch_on else (a & bit and not b & bit)
+            row.append(int(bool(flips(cur, nxt)) or bool(flips(prev, cur))))
+    return row
+
+
+# indexed by prev * 64 + cur * 8 + next
+_TRANSITIONS_OF_CODES = np.array([_transition_row(p, c, x) for p in range(8) for c in range(8) for x in range(8)],
+                                 dtype=np.int8)
 
 
 @dataclass(frozen=True)
@@ -38,13 +68,14 @@ class LabelFeature:
 
 @dataclass
 class StrandLabels:
-    """Per-base labels of one strand, plus-ordered, shape (n, ...)."""
+    """Per-base labels of one strand, plus-ordered, shape (rows, ...); rows beyond the sequence are padding."""
 
     y: np.ndarray
     sample_weights: np.ndarray
     gene_lengths: np.ndarray
     phases: np.ndarray
     transitions: np.ndarray
+    code: np.ndarray  # (n,) uint8 bits transcript 1, CDS span 2, intron 4 (upstream's 3-column M)
 
 
 def _plus_range(feature: LabelFeature, n: int) -> tuple[int, int, int]:
@@ -52,18 +83,24 @@ def _plus_range(feature: LabelFeature, n: int) -> tuple[int, int, int]:
     return max(start, 0), min(end, n), end - start
 
 
-def strand_labels(features: list[LabelFeature], n: int, plus: bool) -> StrandLabels:
-    """Labels of one strand of a sequence of length `n`; `features` sorted as upstream (by min(start, end))."""
-    matrix = np.zeros((n, 3), dtype=np.int8)
-    mask = np.ones(n, dtype=np.int8)
-    gene_lengths = np.zeros(n, dtype=np.uint32)
-    phases = np.zeros((n, 4), dtype=np.int8)
-    phases[:, 0] = 1
+def strand_labels(features: list[LabelFeature], n: int, plus: bool, padded_length: int | None = None) -> StrandLabels:
+    """Labels of one strand of a sequence of length `n`; `features` sorted as upstream (by min(start, end)).
+
+    With `padded_length` (>= n) the arrays have that many rows, all zero after row n (padding), so that
+    plus-strand chunks are a mere reshape of them.
+    """
+    rows = n if padded_length is None else padded_length
+    code = np.zeros(n, dtype=np.uint8)
+    mask = np.zeros(rows, dtype=np.int8)
+    mask[:n] = 1
+    gene_lengths = np.zeros(rows, dtype=np.uint32)
+    phases = np.zeros((rows, 4), dtype=np.int8)
+    phases[:n, 0] = 1
     own = [f for f in features if f.plus == plus]
     for feature in own:
         start, end, full_length = _plus_range(feature, n)
-        if feature.type in _COLUMN:
-            matrix[start:end, _COLUMN[feature.type]] = 1
+        if feature.type in _BIT:
+            code[start:end] |= _BIT[feature.type]
             if feature.type == GEENUFF_TRANSCRIPT and end > start:
                 np.maximum(gene_lengths[start:end], full_length, out=gene_lengths[start:end])
         elif feature.type in _ERRORS:
@@ -77,7 +114,7 @@ def strand_labels(features: list[LabelFeature], n: int, plus: bool) -> StrandLab
         start, end, _ = _plus_range(feature, n)
         if end <= start:
             continue
-        coding = np.flatnonzero(matrix[start:end, 2] == 0) + start  # the CDS span minus (any) introns
+        coding = np.flatnonzero((code[start:end] & 4) == 0) + start  # the CDS span minus (any) introns
         if len(coding) == 0:
             continue
         pattern = np.roll(_PHASE_PATTERN, feature.phase or 0)  # upstream needs phase 0..2; None read as 0
@@ -88,23 +125,26 @@ def strand_labels(features: list[LabelFeature], n: int, plus: bool) -> StrandLab
             classes = classes[::-1][len(classes) - len(coding):]
         phases[coding] = _EYE4[classes]
 
-    y = np.zeros((n, 4), dtype=np.int8)
-    transcript, cds, intron = matrix[:, 0] == 1, matrix[:, 1] == 1, matrix[:, 2] == 1
-    y[:, 0] = ~transcript
-    y[:, 1] = transcript & ~cds & ~intron
-    y[:, 2] = transcript & cds & ~intron
-    y[:, 3] = transcript & intron
-    return StrandLabels(y, mask, gene_lengths, phases, transitions_of(matrix))
+    y = np.zeros((rows, 4), dtype=np.int8)
+    np.take(_Y_OF_CODE, code, axis=0, out=y[:n])
+    return StrandLabels(y, mask, gene_lengths, phases, transitions_of(code, rows), code)
 
 
-def transitions_of(matrix: np.ndarray) -> np.ndarray:
-    """(n, 6) int8: starts of columns 0-2 then ends of columns 0-2, marked on both flanking bases."""
-    n = matrix.shape[0]
-    stack = np.zeros((n, 6), dtype=np.int8)
-    if n > 1:
-        step = matrix[1:].astype(np.int8) - matrix[:-1].astype(np.int8)
-        stack[:-1, :3] = step > 0
-        stack[:-1, 3:] = step < 0
-    out = stack.copy()
-    out[1:] += stack[:-1]
+def transitions_of(code: np.ndarray, rows: int | None = None) -> np.ndarray:
+    """(rows, 6) int8 transition marks from the per-base codes (rows beyond the sequence stay 0).
+
+    A base gets a mark when a column switches between it and either neighbour, so both bases flanking a
+    boundary are marked; the sequence ends count as no switch (upstream appends a zero row).
+    """
+    n = len(code)
+    out = np.zeros((n if rows is None else rows, 6), dtype=np.int8)
+    if n == 0:
+        return out
+    extended = np.empty(n + 2, dtype=np.uint16)
+    extended[1:-1] = code
+    extended[0], extended[-1] = code[0], code[-1]
+    index = extended[:-2] * 64
+    index += extended[1:-1] * 8
+    index += extended[2:]
+    np.take(_TRANSITIONS_OF_CODES, index, axis=0, out=out[:n])
     return out

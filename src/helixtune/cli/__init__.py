@@ -23,12 +23,14 @@ COMMAND_MODULES = (
     "helixtune.cli.gff2h5",
     "helixtune.cli.convert_model",
     "helixtune.cli.predict",
+    "helixtune.cli.decode",
     "helixtune.cli.add_coverage",
     "helixtune.cli.select_confident",
     "helixtune.cli.split",
     "helixtune.cli.train",
     "helixtune.cli.evaluate",
     "helixtune.cli.annotate",
+    "helixtune.cli.self_train",
 )
 
 

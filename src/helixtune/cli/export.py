@@ -28,6 +28,9 @@ def register(subparsers) -> None:
                     "upstream geenuff2h5.py, and print a label-quality summary.")
     parser.add_argument("--input-db-path", required=True, help="SQLite gene-model database (from `import`)")
     parser.add_argument("--h5-output-path", required=True, help="annotated h5 to write (must end with .h5)")
+    parser.add_argument("--fasta", default=None,
+                        help="take data/X from this FASTA (checked against the database) instead of the sequences "
+                             "stored in the database")
     add_export_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -36,6 +39,6 @@ def run(args) -> int:
     from helixtune.annotation.export import export_h5
 
     summary = export_h5(args.input_db_path, args.h5_output_path, subsequence_length=args.subsequence_length,
-                        compression=args.compression, with_x=with_x(args.modes))
+                        compression=args.compression, with_x=with_x(args.modes), fasta=args.fasta)
     print("\n".join(summary.lines()))
     return 0

@@ -28,7 +28,8 @@ START_STOP_WEIGHT = 1000.0  # START_WEIGHT and STOP_WEIGHT upstream
 PENALTY_SCALE = 1_000_000.0
 INF = np.int64(1) << np.int64(62)
 UNDEFINED = -1.0
-RING = 50  # > the longest step (49 bases), so a ring of cost rows suffices for the forward pass
+RING = 64  # > the longest step (49 bases), so a ring of cost rows suffices for the forward pass
+RING_MASK = RING - 1
 TIE = np.uint8(0x80)
 
 # numba sees these as compile-time constants
@@ -147,6 +148,78 @@ def _step_cost(src, dst, kind, t, n, bp, em, base_count, em_col, ent_kind, itype
     return _to_step(local)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _slot_step(kind, src_type, ent_kind_, col, m, t, n, bp, em):
+    """`_step_cost` for a slot (transition properties that determine the cost), same arithmetic."""
+    if t + m > n:
+        return np.int64(-1)
+    if kind == 0:
+        local = 0.0
+    else:
+        ex = _extra(kind, _acceptor(src_type, t, bp), t, n, bp)
+        if ex < 0.0:
+            return np.int64(-1)
+        en = _entrance(ent_kind_, t, n, bp)
+        if en < 0.0:
+            return np.int64(-1)
+        local = ex + en
+    for pos in range(t, t + m):
+        local += em[pos, col]
+    return _to_step(local)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _slot_steps_at(t, n, bp, em, slot_kind, slot_src_type, slot_ent_kind, slot_col, slot_len, ent8, codon, acc,
+                   out):
+    """All slot step costs at path end t < n: `_slot_step` with the shared terms computed once."""
+    a, c, g, tt = bp[t, 1], bp[t, 0], bp[t, 3], bp[t, 2]
+    ent8[0] = 0.0
+    ent8[1] = a * START_STOP_WEIGHT
+    ent8[2] = tt * START_STOP_WEIGHT
+    ent8[3] = g * START_STOP_WEIGHT
+    ent8[4] = _min3(a, c, g) * START_STOP_WEIGHT
+    for k in range(3):
+        ent8[5 + k] = _entrance(5 + k, t, n, bp)
+    codon[0] = _min2(c, tt) * START_STOP_WEIGHT
+    codon[1] = _min2(a, g) * START_STOP_WEIGHT
+    codon[2] = a * START_STOP_WEIGHT
+    codon[3] = _min3(c, g, tt) * START_STOP_WEIGHT
+    has_acceptor = t >= 2
+    if has_acceptor:
+        for k in range(3):
+            acc[k] = _acceptor(k, t, bp)
+    for i in range(slot_kind.shape[0]):
+        m = slot_len[i]
+        if t + m > n:
+            out[i] = -1
+            continue
+        kind = slot_kind[i]
+        en = ent8[slot_ent_kind[i]]
+        if kind == 0:
+            local = 0.0
+        elif en < 0.0:
+            out[i] = -1
+            continue
+        elif kind == 1:
+            local = 0.0 + en
+        elif kind == 2:
+            if not has_acceptor:
+                out[i] = -1
+                continue
+            local = acc[slot_src_type[i]] + en
+        elif kind & 1:  # STOP_*: 3, 5, 7, 9
+            local = codon[(kind - 3) >> 1] + en
+        else:  # ACC_STOP_*: 4, 6, 8, 10
+            if not has_acceptor:
+                out[i] = -1
+                continue
+            local = (acc[slot_src_type[i]] + codon[(kind - 4) >> 1]) + en
+        col = slot_col[i]
+        for pos in range(t, t + m):
+            local += em[pos, col]
+        out[i] = _to_step(local)
+
+
 @numba.njit(cache=True, nogil=True)
 def _path_to_label_runs(path_states, path_starts, path_ends, label):
     """Merge consecutive steps with the same annotation label into [start, end, label) runs."""
@@ -166,89 +239,75 @@ def _path_to_label_runs(path_states, path_starts, path_ends, label):
 
 
 @numba.njit(cache=True, nogil=True)
-def viterbi_path(bp, em, succ_off, succ_state, succ_kind, base_count, em_col, ent_kind, itype, ipart, label, diag):
+def _forward(bp, em, succ_off, succ_state, slot_of, base_count, slot_kind, slot_src_type, slot_ent_kind, slot_col,
+             slot_len, full):
+    """Forward pass in upstream's integer costs. Returns (cost, parent_cost, back).
+
+    cost/parent_cost rows are path ends (all n + 1 of them when `full`, else a ring of RING rows);
+    back[(t * 73) + s] is the chosen predecessor state, with the TIE bit set when an equally cheap
+    predecessor with an equally cheap parent exists (upstream's choice then depends on its heap order).
+    Step costs depend only on a few properties of a transition ("slots"), so they are computed once per
+    path end, not once per transition.
+    """
+    n = em.shape[0]
+    rows = n + 1 if full else RING
+    cost = np.full((rows, _N), INF, np.int64)
+    parent_cost = np.full((rows, _N), INF, np.int64)
+    back = np.zeros((n + 1) * _N, np.uint8)
+    cost[0, 0] = 0
+    parent_cost[0, 0] = 0
+    slot_step = np.empty(slot_kind.shape[0], np.int64)
+    ent8 = np.empty(8, np.float64)
+    codon = np.empty(4, np.float64)
+    acc = np.empty(3, np.float64)
+    for t in range(n):
+        row = t if full else t & RING_MASK
+        _slot_steps_at(t, n, bp, em, slot_kind, slot_src_type, slot_ent_kind, slot_col, slot_len, ent8, codon,
+                       acc, slot_step)
+        for p in range(_N):
+            cp = cost[row, p]
+            if cp >= INF:
+                continue
+            for j in range(succ_off[p], succ_off[p + 1]):
+                step = slot_step[slot_of[j]]
+                if step < 0:
+                    continue
+                d = succ_state[j]
+                e = t + base_count[d]
+                cand = cp + step
+                tr = e if full else e & RING_MASK
+                old = cost[tr, d]
+                if cand < old:
+                    cost[tr, d] = cand
+                    parent_cost[tr, d] = cp
+                    back[e * _N + d] = np.uint8(p)
+                elif cand == old:
+                    # upstream expands the cheaper parent first and keeps the first arrival
+                    if cp < parent_cost[tr, d]:
+                        parent_cost[tr, d] = cp
+                        back[e * _N + d] = np.uint8(p)
+                    elif cp == parent_cost[tr, d]:
+                        back[e * _N + d] = back[e * _N + d] | TIE
+        if not full:
+            for s in range(_N):
+                cost[row, s] = INF
+                parent_cost[row, s] = INF
+    return cost, parent_cost, back
+
+
+@numba.njit(cache=True, nogil=True)
+def viterbi_path(bp, em, succ_off, succ_state, slot_of, base_count, slot_kind, slot_src_type, slot_ent_kind,
+                 slot_col, slot_len, label, diag):
     """Forward DP + traceback. Returns (runs, ok); ok is False when a tie makes upstream's choice undecidable.
 
     `diag` (int64[3]) receives where the undecidable tie was: path end, state, and the number of equally
     cheap final states.
     """
     n = em.shape[0]
-    cost = np.full((RING, _N), INF, np.int64)
-    parent_cost = np.full((RING, _N), INF, np.int64)
-    back = np.zeros((n + 1) * _N, np.uint8)
-    cost[0, 0] = 0
-    parent_cost[0, 0] = 0
-    ent = np.empty(_N, np.float64)
-    dss_step = np.empty(3, np.int64)
-    em_step = np.empty(7, np.int64)
-    acc = np.empty(4, np.float64)
-    dss_len = np.array([_GTAG_BASES, _GCAG_BASES, _ATAC_BASES])
-    for t in range(n):
-        row = t % RING
-        for s in range(_N):
-            ent[s] = _entrance(ent_kind[s], t, n, bp)
-        for k in range(3):
-            acc[k] = _acceptor(k, t, bp)
-        acc[3] = 0.0
-        for k in range(3):
-            donor = _entrance(5 + k, t, n, bp)
-            m = dss_len[k]
-            if donor < 0.0 or t + m > n:
-                dss_step[k] = -1
-            else:
-                local = 0.0 + donor
-                for pos in range(t, t + m):
-                    local += em[pos, _EM_INTRON]
-                dss_step[k] = _to_step(local)
-        for c in range(7):
-            em_step[c] = _to_step(0.0 + em[t, c])
-        for p in range(_N):
-            cp = cost[row, p]
-            if cp >= INF:
-                continue
-            acceptor = acc[itype[p]]  # itype -1 -> acc[3] = 0.0 (unused)
-            for j in range(succ_off[p], succ_off[p + 1]):
-                d = succ_state[j]
-                kind = succ_kind[j]
-                m = base_count[d]
-                if t + m > n:
-                    continue
-                if ipart[d] == _DSS:
-                    step = dss_step[itype[d]]
-                    if step < 0:
-                        continue
-                elif kind == 0:
-                    step = em_step[em_col[d]]
-                else:
-                    ex = _extra(kind, acceptor, t, n, bp)
-                    if ex < 0.0:
-                        continue
-                    en = ent[d]
-                    if en < 0.0:
-                        continue
-                    local = ex + en
-                    local += em[t, em_col[d]]
-                    step = _to_step(local)
-                cand = cp + step
-                tr = (t + m) % RING
-                idx = (t + m) * _N + d
-                old = cost[tr, d]
-                if cand < old:
-                    cost[tr, d] = cand
-                    parent_cost[tr, d] = cp
-                    back[idx] = np.uint8(p)
-                elif cand == old:
-                    # upstream expands the cheaper parent first and keeps the first arrival
-                    if cp < parent_cost[tr, d]:
-                        parent_cost[tr, d] = cp
-                        back[idx] = np.uint8(p)
-                    elif cp == parent_cost[tr, d]:
-                        back[idx] = back[idx] | TIE
-        for s in range(_N):
-            cost[row, s] = INF
-            parent_cost[row, s] = INF
+    cost, parent_cost, back = _forward(bp, em, succ_off, succ_state, slot_of, base_count, slot_kind,
+                                       slot_src_type, slot_ent_kind, slot_col, slot_len, False)
     # the answer: the cheapest state at the region end (must be unique to be decidable)
-    final_row = n % RING
+    final_row = n & RING_MASK
     best = INF
     best_state = -1
     count = 0
@@ -289,37 +348,16 @@ def viterbi_path(bp, em, succ_off, succ_state, succ_kind, base_count, em_col, en
 
 # ---- settling ties that cannot change the annotation ----------------------------------------------
 @numba.njit(cache=True, nogil=True)
-def forward_costs(bp, em, succ_off, succ_state, succ_kind, base_count, em_col, ent_kind, itype):
-    """The full (n + 1, 73) table of minimum path costs (INF where unreachable)."""
-    n = em.shape[0]
-    cost = np.full((n + 1, _N), INF, np.int64)
-    cost[0, 0] = 0
-    for t in range(n):
-        for p in range(_N):
-            cp = cost[t, p]
-            if cp >= INF:
-                continue
-            for j in range(succ_off[p], succ_off[p + 1]):
-                d = succ_state[j]
-                step = _step_cost(p, d, succ_kind[j], t, n, bp, em, base_count, em_col, ent_kind, itype)
-                if step < 0:
-                    continue
-                e = t + base_count[d]
-                if cp + step < cost[e, d]:
-                    cost[e, d] = cp + step
-    return cost
-
-
-@numba.njit(cache=True, nogil=True)
-def tie_free_labels(bp, em, succ_off, succ_state, succ_kind, base_count, em_col, ent_kind, itype, label,
-                    pred_off, pred_state, pred_kind):
+def tie_free_labels(bp, em, succ_off, succ_state, slot_of, base_count, slot_kind, slot_src_type, slot_ent_kind,
+                    slot_col, slot_len, label, em_col, ent_kind, itype, pred_off, pred_state, pred_kind):
     """Label runs when every path upstream's search could pick carries the same labels, else (empty, False).
 
     Walks back over all optimal predecessors that upstream might keep (equal total cost and equally cheap
     parent), and checks that each base gets one label from all of them.
     """
     n = em.shape[0]
-    cost = forward_costs(bp, em, succ_off, succ_state, succ_kind, base_count, em_col, ent_kind, itype)
+    cost, _, _ = _forward(bp, em, succ_off, succ_state, slot_of, base_count, slot_kind, slot_src_type,
+                          slot_ent_kind, slot_col, slot_len, True)
     empty = np.empty((0, 3), np.int64)
     best = INF
     for s in range(_N):
@@ -501,27 +539,45 @@ def best_first_path(bp, em, succ_off, succ_state, succ_kind, base_count, em_col,
 
 @numba.njit(cache=True, nogil=True)
 def _solve(bases, classes, phases, cost_model, force_best_first,
-           succ_off, succ_state, succ_kind, base_count, em_col, ent_kind, itype, ipart, label,
-           pred_off, pred_state, pred_kind):
+           succ_off, succ_state, succ_kind, slot_of, base_count, slot_kind, slot_src_type, slot_ent_kind, slot_col,
+           slot_len, label, em_col, ent_kind, itype, ipart, pred_off, pred_state, pred_kind):
     bp = base_penalties(bases)
     em = emission_costs(classes, phases, cost_model)
     if not force_best_first:
         diag = np.zeros(3, np.int64)
-        runs, ok = viterbi_path(bp, em, succ_off, succ_state, succ_kind, base_count, em_col, ent_kind, itype,
-                                ipart, label, diag)
+        runs, ok = viterbi_path(bp, em, succ_off, succ_state, slot_of, base_count, slot_kind, slot_src_type,
+                                slot_ent_kind, slot_col, slot_len, label, diag)
         if ok:
             return runs, 0
-        runs, ok = tie_free_labels(bp, em, succ_off, succ_state, succ_kind, base_count, em_col, ent_kind, itype,
-                                   label, pred_off, pred_state, pred_kind)
+        runs, ok = tie_free_labels(bp, em, succ_off, succ_state, slot_of, base_count, slot_kind, slot_src_type,
+                                   slot_ent_kind, slot_col, slot_len, label, em_col, ent_kind, itype, pred_off,
+                                   pred_state, pred_kind)
         if ok:
             return runs, 1
     return best_first_path(bp, em, succ_off, succ_state, succ_kind, base_count, em_col, ent_kind, itype, ipart,
                            label), 2
 
 
-_TABLES = (S.SUCCESSOR_OFFSETS, S.SUCCESSOR_STATE, S.SUCCESSOR_KIND, S.BASE_COUNT, S.EMISSION_COLUMN,
-           S.ENTRANCE_KIND, S.STATE_INTRON_TYPE, S.STATE_INTRON_PART, S.LABEL)
-_PREDECESSORS = (S.PREDECESSOR_OFFSETS, S.PREDECESSOR_STATE, S.PREDECESSOR_KIND)
+def _slots():
+    """Group transitions by what their step cost depends on (see `_forward`)."""
+    keys, slot_of = {}, np.empty(len(S.SUCCESSOR_STATE), np.int64)
+    for src in range(S.N_STATES):
+        for j in range(S.SUCCESSOR_OFFSETS[src], S.SUCCESSOR_OFFSETS[src + 1]):
+            dst, kind = int(S.SUCCESSOR_STATE[j]), int(S.SUCCESSOR_KIND[j])
+            uses_acceptor = kind in (S.ACC, S.ACC_STOP_CT, S.ACC_STOP_AG, S.ACC_STOP_A, S.ACC_STOP_CGT)
+            if S.STATE_INTRON_PART[dst] == S.DSS:
+                kind = S.ENTER  # every donor entry is an ENTER; its cost depends on the intron type only
+            key = (kind, int(S.STATE_INTRON_TYPE[src]) if uses_acceptor else -1, int(S.ENTRANCE_KIND[dst]),
+                   int(S.EMISSION_COLUMN[dst]), int(S.BASE_COUNT[dst]))
+            slot_of[j] = keys.setdefault(key, len(keys))
+    columns = np.array(list(keys), np.int64).T.copy()
+    return slot_of, columns
+
+
+_SLOT_OF, _SLOT_COLUMNS = _slots()
+_TABLES = (S.SUCCESSOR_OFFSETS, S.SUCCESSOR_STATE, S.SUCCESSOR_KIND, _SLOT_OF, S.BASE_COUNT, *_SLOT_COLUMNS,
+           S.LABEL, S.EMISSION_COLUMN, S.ENTRANCE_KIND, S.STATE_INTRON_TYPE, S.STATE_INTRON_PART,
+           S.PREDECESSOR_OFFSETS, S.PREDECESSOR_STATE, S.PREDECESSOR_KIND)
 
 # how a region was solved
 SOLVED_BY_DP, SOLVED_BY_TIE_CHECK, SOLVED_BY_REPLAY = 0, 1, 2
@@ -536,5 +592,4 @@ def solve_region(bases: np.ndarray, classes: np.ndarray, phases: np.ndarray, cos
     (ties that could: upstream's best-first search was replayed). Releases the GIL.
     """
     return _solve(np.ascontiguousarray(bases, np.float32), np.ascontiguousarray(classes, np.float32),
-                  np.ascontiguousarray(phases, np.float32), int(cost_model), bool(force_best_first), *_TABLES,
-                  *_PREDECESSORS)
+                  np.ascontiguousarray(phases, np.float32), int(cost_model), bool(force_best_first), *_TABLES)

@@ -58,6 +58,8 @@ class CheckCallback(pl.Callback):
         self.elapsed_before = 0.0
         self.last_check_step = -1
         self.last_ckpt_step = -1
+        self.loss_sum = 0.0  # training loss since the last check (for the learning curves)
+        self.loss_batches = 0
 
     # ---- paths ---------------------------------------------------------------------------------------
     @property
@@ -78,6 +80,7 @@ class CheckCallback(pl.Callback):
                 "checks_without_improvement": self.checks_without_improvement, "history": self.history,
                 "epoch": self.epoch, "batches_done": self.batches_done, "batches_per_epoch": len(self.batch_sampler),
                 "finished": self.finished, "elapsed": self.elapsed(), "identity": self.config.identity(),
+                "loss_sum": self.loss_sum, "loss_batches": self.loss_batches,
                 "rng": _rng_state()}
 
     def load_state_dict(self, state: dict) -> None:
@@ -88,6 +91,8 @@ class CheckCallback(pl.Callback):
         self.epoch = int(state["epoch"])
         self.batches_done = int(state["batches_done"])
         self.elapsed_before = float(state.get("elapsed", 0.0))
+        self.loss_sum = float(state.get("loss_sum", 0.0))
+        self.loss_batches = int(state.get("loss_batches", 0))
         self.started = time.time()
         self.finished = None  # the caller decided to go on
         # where the interrupted epoch stands in its shuffled batch order
@@ -102,11 +107,25 @@ class CheckCallback(pl.Callback):
         if self.history:
             self.last_check_step = int(self.history[-1]["step"])
 
+    def take_train_loss(self) -> float:
+        mean = self.loss_sum / self.loss_batches if self.loss_batches else float("nan")
+        self.loss_sum, self.loss_batches = 0.0, 0
+        return mean
+
     def elapsed(self) -> float:
         return self.elapsed_before + time.time() - self.started
 
     # ---- hooks -------------------------------------------------------------------------------------------
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        # the epoch's shuffled order (Lightning only sets epochs on samplers it knows; the iterator reads this
+        # lazily, after this hook). Not called when a run resumes mid-epoch: load_state_dict set it then.
+        self.batch_sampler.set_epoch(trainer.current_epoch)
+
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        if loss is not None:
+            self.loss_sum += float(loss.detach())
+            self.loss_batches += 1
         n_batches = trainer.num_training_batches
         self.epoch = trainer.current_epoch
         self.batches_done = batch_idx + 1
@@ -160,7 +179,7 @@ class CheckCallback(pl.Callback):
         genic = metrics.genic.scores()
         row = {"check": len(self.history) + 1, "epoch": self.epoch, "batch": self.batches_done,
                "step": trainer.global_step, "time_s": round(self.elapsed(), 3),
-               "train_loss": pl_module.take_train_loss(),
+               "train_loss": self.take_train_loss(),
                "genic_precision": genic["genic"]["precision"], "genic_recall": genic["genic"]["recall"],
                "genic_f1": genic["genic"]["f1"], "sub_genic_f1": genic["sub_genic"]["f1"],
                "legacy_cds_f1": genic["legacy_cds"]["f1"], "ig_f1": genic["ig"]["f1"], "utr_f1": genic["utr"]["f1"],
@@ -186,7 +205,7 @@ class CheckCallback(pl.Callback):
     def save_checkpoint(self, trainer) -> None:
         """Write last.ckpt atomically (temporary name, then rename), from every process as Lightning needs."""
         tmp = self.checkpoint_path.with_name(".last.ckpt.partial")
-        trainer.save_checkpoint(tmp)
+        trainer.save_checkpoint(tmp, weights_only=False)  # the full state: optimizer, loops, callbacks
         if trainer.is_global_zero:
             os.replace(tmp, self.checkpoint_path)
         trainer.strategy.barrier("helixtune_checkpoint")

@@ -19,8 +19,6 @@ class HelixerTrainingModule(pl.LightningModule):
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay if optimizer.lower() == "adamw" else 0.0
         self.clip_norm = clip_norm
-        self.train_loss_sum = 0.0  # since the last check, for the learning curves
-        self.train_loss_batches = 0
 
     def forward(self, x):
         return self.model(x)
@@ -37,8 +35,6 @@ class HelixerTrainingModule(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         losses = self.compute_loss(batch)
         loss = losses["loss"]
-        self.train_loss_sum += float(loss.detach())
-        self.train_loss_batches += 1
         self.log("loss", loss.detach(), prog_bar=True, on_step=True, on_epoch=False, batch_size=len(batch["X"]))
         return loss
 
@@ -51,11 +47,6 @@ class HelixerTrainingModule(pl.LightningModule):
     def on_train_epoch_start(self) -> None:
         # frozen parts stay in inference mode whatever Lightning does with .train()
         self.model.train()
-
-    def take_train_loss(self) -> float:
-        mean = self.train_loss_sum / self.train_loss_batches if self.train_loss_batches else float("nan")
-        self.train_loss_sum, self.train_loss_batches = 0.0, 0
-        return mean
 
     @torch.no_grad()
     def evaluate(self, loader) -> BasewiseMetrics:

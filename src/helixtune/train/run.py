@@ -63,8 +63,16 @@ def train_model(config: TrainConfig, verbose: bool = True) -> Path:
     Re-running with the same options continues an interrupted run from `<run_dir>/last.ckpt`; a finished run is
     left alone (its model path is returned) unless the new options extend it (more --epochs, more --patience).
     """
+    import warnings
+
     import lightning.pytorch as pl
     import torch
+
+    # our batch sampler resumes mid-epoch itself (CheckCallback restores its position); Lightning cannot see that
+    warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch")
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    # frozen parts of fine-tuned models are in eval mode on purpose (BatchNorm keeps its statistics)
+    warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
     from torch.utils.data import DataLoader
 
     from helixtune.train.callbacks import CheckCallback

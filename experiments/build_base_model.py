@@ -1,0 +1,172 @@
+"""Build the bundled base model: a small network trained with `helixtune train` on four non-target genomes.
+
+    python experiments/build_base_model.py --data ../shared/data --work work/base_model \
+        [--epochs 2] [--output src/helixtune/data/models/base_small.safetensors]
+
+Steps (each skipped when its output exists, so an interrupted build continues):
+1. `helixtune gff2h5` for A. thaliana, C. elegans, D. melanogaster (Korf lab 1 % sets) and Micromonas
+   pusilla (upstream Helixer's test data);
+2. `helixtune split` of each into training/validation by whole sequences (N90 rule);
+3. `helixtune train` on all four training files, model selection by validation genic F1;
+4. `helixtune evaluate`-style base-wise metrics of the best model on each species' validation file;
+5. the model and `<model>.json` (provenance: species, data files with md5, command, metrics, timings).
+
+S. pombe, the target of the fine-tuning study, is deliberately not used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+SPECIES = {  # name -> (folder, fasta, gff3, licence note from the data README)
+    "Athaliana": ("arabidopsis_thaliana", "athaliana_1pct.fa", "athaliana_1pct.gff3",
+                  "Korf lab 1% set, MIT; data TAIR10"),
+    "Celegans": ("caenorhabditis_elegans", "celegans_1pct.fa", "celegans_1pct.gff3",
+                 "Korf lab 1% set, MIT; data WormBase WS282"),
+    "Dmelanogaster": ("drosophila_melanogaster", "dmel_1pct.korflab.fa", "dmel_1pct.korflab.gff3",
+                      "Korf lab 1% set, MIT"),
+    "Mpusilla": ("micromonas_pusilla", "mini_test_data.fa", "mini_test_data.gff",
+                 "Helixer test data, GPL-3.0; NCBI RefSeq GCF_000151265.4"),
+}
+
+# the training options (upstream's flag names); the CNN/LSTM sizes are upstream's defaults
+TRAIN_OPTIONS = ["--cnn-layers", "1", "--lstm-layers", "1", "--units", "32", "--filter-depth", "32",
+                 "--kernel-size", "26", "--pool-size", "9", "--batch-size", "32", "--val-test-batch-size", "64",
+                 "--class-weights", "[0.7, 1.6, 1.2, 1.2]", "--transition-weights", "[1, 12, 3, 1, 12, 3]",
+                 "--learning-rate", "0.003", "--patience", "6", "--seed", "0"]
+
+
+def md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def helixtune(*args, log: Path | None = None) -> float:
+    """Run one helixtune command (as a user would); returns its wall time in seconds."""
+    command = [sys.executable, "-m", "helixtune", *map(str, args)]
+    print("$ helixtune " + " ".join(shlex.quote(str(a)) for a in args), flush=True)
+    start = time.time()
+    with open(log, "a") if log else open(os.devnull, "w") as handle:
+        subprocess.run(command, check=True, stdout=handle if log else None)
+    return time.time() - start
+
+
+def build_data(data: Path, work: Path, subsequence_length: int) -> dict:
+    work.mkdir(parents=True, exist_ok=True)
+    train_dir = work / "train_dir"
+    train_dir.mkdir(exist_ok=True)
+    files = {}
+    for name, (folder, fasta, gff3, licence) in SPECIES.items():
+        labels = work / f"{name}.h5"
+        if not labels.exists():
+            helixtune("gff2h5", "--gff3", data / folder / gff3, "--fasta", data / folder / fasta,
+                      "--species", name, "--h5-output-path", labels, "--subsequence-length", subsequence_length,
+                      log=work / "build.log")
+        prefix = work / f"{name}_"
+        if not Path(f"{prefix}validation_data.h5").exists():
+            helixtune("split", "-i", labels, "-o", prefix, "--val-fraction", "0.2", "--region-bp", "200000",
+                      log=work / "build.log")
+        for kind in ("training", "validation"):
+            link = train_dir / f"{kind}_data_{name}.h5"
+            if not link.exists():
+                link.symlink_to(Path(f"{prefix}{kind}_data.h5").resolve())
+        files[name] = {"fasta": f"{folder}/{fasta}", "gff3": f"{folder}/{gff3}", "licence": licence,
+                       "fasta_md5": md5(data / folder / fasta), "gff3_md5": md5(data / folder / gff3)}
+    return files
+
+
+def train(work: Path, model: Path, epochs: int, check_every: int) -> tuple[list, float]:
+    args = ["train", "--data-dir", work / "train_dir", "--save-model-path", model, "--epochs", str(epochs),
+            "--check-every-nth-batch", str(check_every), *TRAIN_OPTIONS]
+    seconds = helixtune(*args)
+    return args, seconds
+
+
+def validation_metrics(work: Path, model: Path) -> dict:
+    """Base-wise metrics of the model on each species' validation file (upstream's masks)."""
+    from helixtune.evaluate.compare import evaluate
+
+    out = {}
+    for name in SPECIES:
+        val = work / f"{name}_validation_data.h5"
+        pred = work / f"{name}_validation_predictions.h5"
+        if not pred.exists():
+            helixtune("predict", "-l", model, "-t", val, "-p", pred, log=work / "build.log")
+        summary = evaluate(val, pred)["basewise"]["summary"]
+        out[name] = {k: summary[k] for k in ("bases", "genic_f1", "cds_f1", "intron_f1", "utr_f1", "phase_f1")}
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", required=True, type=Path, help="the shared data folder (organism subfolders)")
+    parser.add_argument("--work", type=Path, default=REPOSITORY / "scratch" / "base_model")
+    parser.add_argument("--output", type=Path,
+                        default=REPOSITORY / "src" / "helixtune" / "data" / "models" / "base_small.safetensors")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--subsequence-length", type=int, default=2160,
+                        help="training subsequences (default 2160: ten times more, shorter LSTM passes, so more "
+                             "optimizer steps per CPU minute; the network itself is length-agnostic)")
+    parser.add_argument("--check-every-nth-batch", type=int, default=12)
+    args = parser.parse_args()
+
+    started = time.time()
+    files = build_data(args.data, args.work, args.subsequence_length)
+    model = args.work / "base_small.safetensors"
+    command, train_seconds = (None, 0.0)
+    if not model.exists():
+        command, train_seconds = train(args.work, model, args.epochs, args.check_every_nth_batch)
+    metrics = validation_metrics(args.work, model)
+    run_dir = Path(str(model) + ".run")
+    checks = []
+    for name in ("checks.json", "metrics.json"):
+        if (run_dir / name).exists():
+            checks = json.loads((run_dir / name).read_text())
+            break
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_bytes(model.read_bytes())
+    import torch
+
+    from helixtune import __version__
+
+    provenance = {
+        "model": args.output.name,
+        "md5": md5(args.output),
+        "description": "small Helixer-style network (upstream's default size: 1 Conv1D(32, k=26), 1 BiLSTM(32), "
+                       "pool 9, genic + phase heads) trained from scratch by helixtune on four non-target "
+                       "genomes; a stand-in for a released lineage model, not a replacement",
+        "species": {name: info for name, info in files.items()},
+        "data": f"each genome: helixtune gff2h5 --subsequence-length {args.subsequence_length}, then helixtune split "
+                "--val-fraction 0.2 --region-bp 200000 (whole sequences to validation)",
+        "command": "helixtune " + " ".join(str(a) for a in command).replace(str(args.work) + "/", "")
+        if command else "(model existed; see the earlier provenance)",
+        "validation_metrics_per_species": metrics,
+        "training_checks": checks,
+        "train_seconds": round(train_seconds, 1),
+        "build_seconds": round(time.time() - started, 1),
+        "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores, torch {torch.__version__}",
+        "helixtune_version": __version__,
+    }
+    json_path = args.output.with_suffix(".json")
+    json_path.write_text(json.dumps(provenance, indent=1) + "\n")
+    print(json.dumps(metrics, indent=1))
+    print(f"wrote {args.output} and {json_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,380 @@
+"""Does tuning help? The fine-tuning study on S. pombe chromosome I, reproducible in one command.
+
+    python experiments/fine_tuning_study.py --data ../shared/data [--work scratch/study] [--epochs 2]
+        [--rows base whole head ...] [--base-model src/helixtune/data/models/base_small.safetensors]
+
+Design (fixed; see docs/fine-tuning-study.md):
+* S. pombe chromosome I (5.58 Mbp) is cut into 10 pieces of about 558 kbp, each cut moved to the nearest
+  base outside every annotated feature, so no gene is split. Each piece becomes its own FASTA record
+  (`chrI_p0` ... `chrI_p9`), with the reference GFF3 and both real RNA-seq BAMs shifted onto it.
+* Held-out test pieces: p1, p5, p8 (1.67 Mbp). They are never used in tuning; every row is scored
+  against the reference annotation on these pieces only.
+* Tuning pieces: p0 + p3 (training) and p6 (validation) for the rows that use reference labels; the
+  self-training rows get p0 + p3 + p6 without any annotation and make their own split.
+* Rows: the bundled base model; whole-network tuning on reference labels; frozen network + new head
+  (`head`); frozen + hidden layer + head (`head+hidden`); coverage mode (frozen network + new head over
+  the network's features and the RNA-seq coverage of both BAMs); pseudolabel self-training (no reference
+  labels; `helixtune self-train`); pseudolabel + coverage; and the peers on the same pieces: geneML 1.3.1
+  (its shipped model) and AUGUSTUS 3.5 with its S. pombe parameters (their whole-chromosome outputs,
+  shifted onto the pieces).
+* Columns: base-wise genic F1 and phase F1 of the network output (argmax of the probabilities, upstream's
+  masks), the same two from the decoded gene models, CDS-exon F1, intron F1 and gene F1 (gffcompare-style,
+  stop codon inside the CDS), gene count, and train / predict+decode wall time.
+
+Every step skips itself when its output exists, so an interrupted study continues where it stopped.
+Results: <work>/results/<row>.json, <work>/results/table.md, <work>/results/study.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+CHROMOSOME = "7000000090838467"
+N_PIECES = 10
+TEST_PIECES = (1, 5, 8)
+TRAIN_PIECES = (0, 3)
+VALIDATION_PIECES = (6,)
+SELF_TRAIN_PIECES = TRAIN_PIECES + VALIDATION_PIECES
+SETS = {"test": TEST_PIECES, "train": TRAIN_PIECES, "validation": VALIDATION_PIECES, "selftrain": SELF_TRAIN_PIECES}
+BAMS = ("SP2.chr.bam", "SP2.chrI.trinity_Sp_4conditions.hisat2.bam")  # both dUTP/RF stranded
+ROWS = ("base", "whole", "head", "head+hidden", "coverage", "self-train", "self-train+coverage", "geneML", "AUGUSTUS")
+ROW_TITLES = {
+    "base": "base model (bundled, no tuning)",
+    "whole": "whole network tuned, reference labels",
+    "head": "frozen + new layer, reference labels",
+    "head+hidden": "frozen + two layers, reference labels",
+    "coverage": "coverage mode (2 RNA-seq BAMs), reference labels",
+    "self-train": "pseudolabel self-training (no labels)",
+    "self-train+coverage": "pseudolabels + coverage (no labels)",
+    "geneML": "geneML 1.3.1 (shipped fungal model)",
+    "AUGUSTUS": "AUGUSTUS 3.5 (S. pombe parameters)",
+}
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def helixtune(*args, quiet: bool = True) -> float:
+    """Run one helixtune command as a user would; returns its wall time."""
+    args = [str(a) for a in args]
+    log("helixtune " + " ".join(shlex.quote(a) for a in args))
+    start = time.time()
+    result = subprocess.run([sys.executable, "-m", "helixtune", *args], capture_output=quiet, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"helixtune {args[0]} failed:\n{(result.stderr or '')[-3000:]}")
+    return time.time() - start
+
+
+# ---- the pieces -----------------------------------------------------------------------------------------
+
+def cut_points(length: int, covered: np.ndarray) -> list[int]:
+    points = [0]
+    for k in range(1, N_PIECES):
+        nominal = k * length // N_PIECES
+        for delta in range(0, 200_000):
+            if nominal + delta < length and not covered[nominal + delta]:
+                points.append(nominal + delta)
+                break
+            if not covered[nominal - delta]:
+                points.append(nominal - delta)
+                break
+    return points + [length]
+
+
+def shift_gff_lines(lines: list[str], pieces: list, chosen) -> list[str]:
+    out = ["##gff-version 3"]
+    for line in lines:
+        if line.startswith("#") or not line.strip():
+            continue
+        cols = line.rstrip("\n").split("\t")
+        if cols[0] != CHROMOSOME:
+            continue
+        start, end = int(cols[3]) - 1, int(cols[4])
+        for k in chosen:
+            name, lo, hi = pieces[k]
+            if lo <= start and end <= hi:
+                cols[0], cols[3], cols[4] = name, str(start - lo + 1), str(end - lo)
+                out.append("\t".join(cols))
+                break
+    return out
+
+
+def shift_bam(source: Path, out: Path, pieces: list, chosen) -> None:
+    import pysam
+
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"},
+              "SQ": [{"SN": pieces[k][0], "LN": pieces[k][2] - pieces[k][1]} for k in chosen]}
+    with pysam.AlignmentFile(source) as bam, pysam.AlignmentFile(out, "wb", header=header) as target:
+        for new_id, k in enumerate(chosen):
+            _, lo, hi = pieces[k]
+            for read in bam.fetch(CHROMOSOME, lo, hi):
+                if read.is_unmapped or read.reference_start < lo or read.reference_end > hi:
+                    continue
+                shifted = pysam.AlignedSegment(target.header)
+                shifted.query_name = read.query_name
+                shifted.flag = read.flag
+                shifted.reference_id = new_id
+                shifted.reference_start = read.reference_start - lo
+                shifted.mapping_quality = read.mapping_quality
+                shifted.cigartuples = read.cigartuples
+                shifted.query_sequence = read.query_sequence
+                shifted.query_qualities = read.query_qualities
+                if not read.mate_is_unmapped and read.next_reference_id == read.reference_id \
+                        and lo <= read.next_reference_start < hi:
+                    shifted.next_reference_id = new_id
+                    shifted.next_reference_start = read.next_reference_start - lo
+                    shifted.template_length = read.template_length
+                else:
+                    shifted.next_reference_id = -1
+                    shifted.next_reference_start = -1
+                    shifted.mate_is_unmapped = read.is_paired
+                shifted.set_tags([t for t in read.get_tags() if t[0] in ("XS", "NH")])
+                target.write(shifted)
+    pysam.index(str(out))
+
+
+def prepare(data: Path, work: Path) -> dict:
+    from helixtune.genome.fasta import iter_fasta
+
+    prep = work / "pieces"
+    done = prep / "pieces.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    prep.mkdir(parents=True, exist_ok=True)
+    pombe = data / "schizosaccharomyces_pombe"
+    genome = dict(iter_fasta(pombe / "SP2.chr.fa.gz"))
+    seq = genome[CHROMOSOME]
+    gff_lines = (pombe / "SP2.chrI.derived.gff3").read_text().splitlines()
+    covered = np.zeros(len(seq), bool)
+    for line in gff_lines:
+        cols = line.split("\t")
+        if len(cols) == 9 and cols[0] == CHROMOSOME:
+            covered[int(cols[3]) - 1:int(cols[4])] = True
+    points = cut_points(len(seq), covered)
+    pieces = [(f"chrI_p{k}", points[k], points[k + 1]) for k in range(N_PIECES)]
+    peers = {"geneML": data / "reference_outputs" / "spombe_chrI.geneml_1.3.1.gff3",
+             "AUGUSTUS": data / "reference_outputs" / "spombe_chrI.augustus_3.5.gff3"}
+    for set_name, chosen in SETS.items():
+        with open(prep / f"{set_name}.fa", "w") as fasta:
+            for k in chosen:
+                name, lo, hi = pieces[k]
+                body = seq[lo:hi].decode()
+                fasta.write(f">{name}\n" + "\n".join(body[i:i + 60] for i in range(0, len(body), 60)) + "\n")
+        (prep / f"{set_name}.gff3").write_text("\n".join(shift_gff_lines(gff_lines, pieces, chosen)) + "\n")
+        for i, bam in enumerate(BAMS):
+            shift_bam(pombe / bam, prep / f"{set_name}.rnaseq{i}.bam", pieces, chosen)
+    for peer, path in peers.items():
+        (prep / f"test.{peer}.gff3").write_text(
+            "\n".join(shift_gff_lines(path.read_text().splitlines(), pieces, TEST_PIECES)) + "\n")
+    # labels (reference annotation -> training matrices) and coverage tracks
+    for set_name in ("train", "validation", "test"):
+        labels = prep / f"{set_name}.h5"
+        helixtune("gff2h5", "--gff3", prep / f"{set_name}.gff3", "--fasta", prep / f"{set_name}.fa",
+                  "--species", "Spombe", "--h5-output-path", labels)
+        with_cov = prep / f"{set_name}.cov.h5"
+        with_cov.write_bytes(labels.read_bytes())
+        helixtune("add-coverage", "-b", *[prep / f"{set_name}.rnaseq{i}.bam" for i in range(len(BAMS))],
+                  "-d", with_cov, "--dataset-prefix", "rnaseq", "--second-read-is-sense-strand")
+    for suffix in ("", ".cov"):
+        tune = prep / f"tune{suffix}"
+        tune.mkdir(exist_ok=True)
+        for kind, set_name in (("training", "train"), ("validation", "validation")):
+            link = tune / f"{kind}_data.h5"
+            if not link.exists():
+                link.symlink_to((prep / f"{set_name}{suffix}.h5").resolve())
+    info = {"pieces": pieces, "test": TEST_PIECES, "train": TRAIN_PIECES, "validation": VALIDATION_PIECES,
+            "test_bp": sum(pieces[k][2] - pieces[k][1] for k in TEST_PIECES),
+            "tuning_bp": sum(pieces[k][2] - pieces[k][1] for k in SELF_TRAIN_PIECES)}
+    done.write_text(json.dumps(info, indent=1))
+    return info
+
+
+# ---- one row ---------------------------------------------------------------------------------------------
+
+def predict_and_decode(model: Path, genome_h5: Path, out: Path, threads: int) -> tuple[Path, Path, float]:
+    from helixtune.decode.pipeline import decode_to_gff3
+
+    predictions, gff = out / "test.predictions.h5", out / "test.gff3"
+    start = time.time()
+    if not predictions.exists():
+        helixtune("predict", "-l", model, "-t", genome_h5, "-p", predictions, "--threads", threads)
+    if not gff.exists():
+        decode_to_gff3(genome_h5, predictions, gff, min_coding_length=100, species="Spombe", threads=threads,
+                       show_progress=False)
+    return predictions, gff, time.time() - start
+
+
+def score(prep: Path, predictions: Path | None, gff: Path) -> dict:
+    from helixtune.evaluate.compare import evaluate
+
+    out = {}
+    if predictions is not None:
+        network = evaluate(prep / "test.h5", predictions)["basewise"]["summary"]
+        out["network_genic_f1"] = network["genic_f1"]
+        out["network_phase_f1"] = network["phase_f1"]
+    decoded = evaluate(prep / "test.h5", gff)["basewise"]["summary"]
+    out["decoded_genic_f1"] = decoded["genic_f1"]
+    out["decoded_phase_f1"] = decoded["phase_f1"]
+    features = evaluate(prep / "test.gff3", gff, fasta=prep / "test.fa")
+    for level in ("cds_exon", "intron", "gene", "cds_base"):
+        out[f"{level}_f1"] = features["features"][level]["f1"]
+    out["genes"] = features["sanity"]["prediction"]["genes"]
+    out["reference_genes"] = features["sanity"]["reference"]["genes"]
+    return out
+
+
+def run_row(row: str, prep: Path, work: Path, base_model: Path, epochs: int, threads: int) -> dict:
+    out = work / "rows" / row
+    out.mkdir(parents=True, exist_ok=True)
+    train_seconds = 0.0
+    command = None
+    genome_h5 = prep / "test.h5"
+    fine_tune = {"whole": "whole", "head": "head", "head+hidden": "head+hidden", "coverage": "coverage"}
+    if row in ("geneML", "AUGUSTUS"):
+        result = score(prep, None, prep / f"test.{row}.gff3")
+        result.update(train_seconds=None, predict_seconds=None,
+                      command="whole-chromosome output from reference_outputs/, shifted onto the test pieces")
+        return result
+    if row == "base":
+        model = base_model
+    elif row in fine_tune:
+        model = out / "model.safetensors"
+        data_dir = prep / ("tune.cov" if row == "coverage" else "tune")
+        command = ["train", "-d", data_dir, "-l", base_model, "--fine-tune-mode", fine_tune[row],
+                   "-s", model, "--epochs", epochs, "--patience", 3, "--batch-size", 8, "--val-test-batch-size", 16,
+                   "--learning-rate", "0.001", "--check-every-nth-batch", 6,
+                   "--class-weights", "[0.7, 1.6, 1.2, 1.2]", "--transition-weights", "[1, 12, 3, 1, 12, 3]"]
+        if row == "coverage":
+            command += ["--coverage-norm", "log"]
+            genome_h5 = prep / "test.cov.h5"
+        if not model.exists():
+            train_seconds = helixtune(*command)
+    else:  # self-training: the whole pseudolabel loop on the tuning pieces, no annotation given
+        run_dir = out / "self_train"
+        command = ["self-train", "--fasta", prep / "selftrain.fa", "--load-model-path", base_model, "--out", run_dir,
+                   "--species", "Spombe", "--epochs", epochs, "--learning-rate", "0.001", "--no-overlap",
+                   "--check-every-nth-batch", 6, "--threads", threads]
+        if row == "self-train+coverage":
+            command += ["--bam", *[prep / f"selftrain.rnaseq{i}.bam" for i in range(len(BAMS))],
+                        "--second-read-is-sense-strand"]
+            genome_h5 = prep / "test.cov.h5"
+        else:
+            command += ["--fine-tune-mode", "head"]
+        marker = out / "train_seconds.txt"
+        if not marker.exists():
+            marker.write_text(str(helixtune(*command, quiet=False)))
+        train_seconds = float(marker.read_text())
+        candidates = sorted(run_dir.rglob("*tuned*.safetensors")) or sorted(run_dir.rglob("*.safetensors"))
+        candidates = [c for c in candidates if c.resolve() != base_model.resolve()]
+        if not candidates:
+            raise RuntimeError(f"no tuned model found in {run_dir}")
+        model = candidates[0]
+    if train_seconds == 0.0 and (out / "train_seconds.txt").exists():
+        train_seconds = float((out / "train_seconds.txt").read_text())
+    elif train_seconds:
+        (out / "train_seconds.txt").write_text(str(train_seconds))
+    predictions, gff, predict_seconds = predict_and_decode(model, genome_h5, out, threads)
+    result = score(prep, predictions, gff)
+    result.update(train_seconds=round(train_seconds, 1), predict_seconds=round(predict_seconds, 1),
+                  model=str(model), command="helixtune " + " ".join(str(c) for c in command) if command else None)
+    return result
+
+
+# ---- report ---------------------------------------------------------------------------------------------
+
+COLUMNS = (("network_genic_f1", "genic F1 (network)"), ("network_phase_f1", "phase F1 (network)"),
+           ("decoded_genic_f1", "genic F1 (decoded)"), ("cds_exon_f1", "CDS-exon F1"), ("intron_f1", "intron F1"),
+           ("gene_f1", "gene F1"), ("genes", "genes"), ("train_seconds", "train s"), ("predict_seconds", "predict+decode s"))
+
+
+def table(results: dict) -> str:
+    def cell(value):
+        if value is None:
+            return "–"
+        if isinstance(value, float) and key.endswith("seconds"):
+            return f"{value:.0f}"
+        if isinstance(value, float):
+            return f"{value:.3f}"
+        return str(value)
+
+    lines = ["| row | " + " | ".join(title for _, title in COLUMNS) + " |",
+             "|---|" + "---|" * len(COLUMNS)]
+    for row in ROWS:
+        if row not in results:
+            lines.append(f"| {ROW_TITLES[row]} | " + " | ".join("not run" for _ in COLUMNS) + " |")
+            continue
+        cells = []
+        for key, _ in COLUMNS:
+            cells.append(cell(results[row].get(key)))
+        lines.append(f"| {ROW_TITLES[row]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in ROWS if r in results]
+    keys = [("network_genic_f1", "genic F1 (network)"), ("decoded_genic_f1", "genic F1 (decoded)"),
+            ("cds_exon_f1", "CDS-exon F1"), ("intron_f1", "intron F1"), ("gene_f1", "gene F1")]
+    fig, ax = plt.subplots(figsize=(11, 4))
+    width = 0.8 / len(keys)
+    x = np.arange(len(rows))
+    for i, (key, label) in enumerate(keys):
+        ax.bar(x + (i - len(keys) / 2 + 0.5) * width, [results[r].get(key) or 0 for r in rows], width, label=label)
+    ax.set_xticks(x, rows, rotation=20)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("F1 on the held-out pieces")
+    ax.legend(fontsize=8, ncol=5, loc="upper center", bbox_to_anchor=(0.5, 1.15))
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", required=True, type=Path, help="the shared data folder")
+    parser.add_argument("--work", type=Path, default=REPOSITORY / "scratch" / "study")
+    parser.add_argument("--base-model", type=Path,
+                        default=REPOSITORY / "src" / "helixtune" / "data" / "models" / "base_small.safetensors")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS))
+    args = parser.parse_args()
+
+    info = prepare(args.data, args.work)
+    log(f"pieces ready: test {info['test_bp']:,} bp, tuning {info['tuning_bp']:,} bp")
+    results_dir = args.work / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    for row in args.rows:
+        target = results_dir / f"{row}.json"
+        if target.exists():
+            continue
+        log(f"row {row}")
+        try:
+            result = run_row(row, args.work / "pieces", args.work, args.base_model, args.epochs, args.threads)
+        except Exception as err:  # a failed row is reported as not run, the others go on
+            log(f"row {row} FAILED: {err}")
+            (results_dir / f"{row}.failed.txt").write_text(str(err))
+            continue
+        target.write_text(json.dumps(result, indent=1))
+        log(f"row {row}: " + ", ".join(f"{k} {v:.3f}" for k, v in result.items() if isinstance(v, float)))
+    results = {p.stem: json.loads(p.read_text()) for p in results_dir.glob("*.json")}
+    (results_dir / "table.md").write_text(table(results) + "\n")
+    plot(results, results_dir / "study.png")
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

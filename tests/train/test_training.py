@@ -1,0 +1,162 @@
+"""End-to-end training runs on small real data: outputs, exact resume after kill -9, finished runs, modes."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from helixtune.cli import main
+from helixtune.model import model_file
+from helixtune.train import TrainConfig, train_model
+from helixtune.train.callbacks import FAULT_KILL_ENV
+
+# a network small enough to train in milliseconds per step on a CPU
+TINY = dict(filter_depth=8, units=8, kernel_size=9, pool_size=9, cnn_layers=2)
+TINY_ARGS = ["--filter-depth", "8", "--units", "8", "--kernel-size", "9", "--pool-size", "9", "--cnn-layers", "2"]
+WEIGHTS = dict(class_weights=[0.7, 1.6, 1.2, 1.2], transition_weights=[1, 12, 3, 1, 12, 3])
+
+
+def _rows(path):
+    with open(path) as handle:
+        return list(csv.DictReader(handle))
+
+
+def _tensors(path):
+    from safetensors.torch import load_file
+
+    return load_file(str(path))
+
+
+def test_cli_trains_saves_best_model_metrics_and_curves(tiny_data_dir, tmp_path, capsys):
+    model_path = tmp_path / "best.safetensors"
+    args = ["train", "-d", str(tiny_data_dir), "-s", str(model_path), *TINY_ARGS, "-e", "1", "-b", "2",
+            "--val-test-batch-size", "2", "--class-weights", "[0.7, 1.6, 1.2, 1.2]", "-v"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "confusion_matrix" in out and "F1_summary" in out and "validation genic F1" in out
+    run_dir = tmp_path / "best.safetensors.run"
+    rows = _rows(run_dir / "metrics.csv")
+    assert len(rows) == 1 and rows[0]["improved"] == "1" and 0 <= float(rows[0]["genic_f1"]) <= 1
+    assert (run_dir / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    model, metadata = model_file.load_model(model_path)
+    assert metadata["provenance"]["mode"] == "scratch"
+    assert metadata["provenance"]["training"]["validation_genic_f1"] == pytest.approx(float(rows[0]["genic_f1"]))
+    assert model.pool_size == 9 and model.predict_phase
+
+    # the same command again: the run is complete, nothing is trained
+    before = model_path.stat().st_mtime_ns
+    assert main(args) == 0
+    assert model_path.stat().st_mtime_ns == before and len(_rows(run_dir / "metrics.csv")) == 1
+    # more epochs extend the finished run from its checkpoint
+    assert main([a if a != "1" else "2" for a in args]) == 0
+    rows = _rows(run_dir / "metrics.csv")
+    assert [r["epoch"] for r in rows] == ["0", "1"] and rows[1]["step"] == "4"
+
+
+def test_kill_9_mid_epoch_then_resume_gives_the_same_weights(tiny_data_dir, tmp_path):
+    common = dict(data_dir=str(tiny_data_dir), epochs=2, batch_size=2, val_test_batch_size=2,
+                  checkpoint_every_nth_batch=1, seed=3, deterministic=True, **TINY, **WEIGHTS)
+    reference = train_model(TrainConfig(save_model_path=str(tmp_path / "straight.safetensors"), **common),
+                            verbose=False)
+
+    interrupted = tmp_path / "interrupted.safetensors"
+    cli = [sys.executable, "-m", "helixtune", "train", "-d", str(tiny_data_dir), "-s", str(interrupted),
+           *TINY_ARGS, "-e", "2", "-b", "2", "--val-test-batch-size", "2", "--checkpoint-every-nth-batch", "1",
+           "--seed", "3", "--deterministic", "--class-weights", "[0.7, 1.6, 1.2, 1.2]",
+           "--transition-weights", "[1, 12, 3, 1, 12, 3]"]
+    # 2 batches per epoch: SIGKILL right after step 3 (first batch of the second epoch) and its checkpoint,
+    # so the rerun must continue in the middle of an epoch, in the same shuffled order
+    done = subprocess.run(cli, env={**os.environ, FAULT_KILL_ENV: "3"}, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == -9, done.stderr[-2000:]
+    rows = _rows(tmp_path / "interrupted.safetensors.run" / "metrics.csv")
+    assert len(rows) == 1  # only the first epoch's check happened
+
+    resumed = train_model(TrainConfig(save_model_path=str(interrupted), **common), verbose=False)
+    expected, got = _tensors(reference), _tensors(resumed)
+    assert expected.keys() == got.keys()
+    for name in expected:
+        assert torch.equal(expected[name], got[name]), name
+    straight_rows = _rows(tmp_path / "straight.safetensors.run" / "metrics.csv")
+    resumed_rows = _rows(tmp_path / "interrupted.safetensors.run" / "metrics.csv")
+    assert [r["genic_f1"] for r in straight_rows] == [r["genic_f1"] for r in resumed_rows]
+    assert [r["train_loss"] for r in straight_rows] == [r["train_loss"] for r in resumed_rows]
+
+
+@pytest.fixture(scope="module")
+def tiny_base_model(tmp_path_factory, test_data):
+    """A small network trained briefly from scratch: the pretrained model of the fine-tune tests."""
+    from tests.train.conftest import TINY_LENGTH, _copy_rows
+
+    folder = tmp_path_factory.mktemp("base")
+    _copy_rows(test_data / "train" / "training_data.h5", folder / "training_data.h5", [2, 3, 14, 15],
+               length=TINY_LENGTH)
+    _copy_rows(test_data / "train" / "validation_data.h5", folder / "validation_data.h5", [1, 5],
+               length=TINY_LENGTH)
+    path = folder / "base.safetensors"
+    train_model(TrainConfig(data_dir=str(folder), save_model_path=str(path), epochs=1, batch_size=2,
+                            val_test_batch_size=2, **TINY, **WEIGHTS), verbose=False)
+    return path
+
+
+@pytest.mark.parametrize("mode,new_layers", [("head", {"head"}), ("head+hidden", {"hidden", "head"})])
+def test_frozen_modes_change_only_the_new_layers(tiny_base_model, tiny_data_dir, tmp_path, mode, new_layers):
+    tuned_path = tmp_path / "tuned.safetensors"
+    train_model(TrainConfig(data_dir=str(tiny_data_dir), save_model_path=str(tuned_path),
+                            load_model_path=str(tiny_base_model), fine_tune_mode=mode, epochs=1, batch_size=2,
+                            val_test_batch_size=2, learning_rate=1e-2, **WEIGHTS), verbose=False)
+    base = _tensors(tiny_base_model)
+    tuned = _tensors(tuned_path)
+    model, metadata = model_file.load_model(tuned_path)
+    assert metadata["architecture"]["fine_tune"]["mode"] == mode
+    assert metadata["base_model"]["md5"] == model_file.file_md5(tiny_base_model)
+    layers = {name.split(".")[0] for name in tuned if not name.startswith("base.")}
+    assert layers == new_layers
+    assert any("running_mean" in name for name in base)  # BatchNorm statistics are part of what stays fixed
+    for name, value in tuned.items():
+        if name.startswith("base."):
+            assert torch.equal(value, base[name[len("base."):]]), f"frozen {name} changed"
+    head = model_file.load_model(tuned_path)[0]
+    assert head.head.weight.shape[0] == 8 * 9
+
+
+def test_whole_mode_trains_every_weight(tiny_base_model, tiny_data_dir, tmp_path):
+    tuned_path = tmp_path / "whole.safetensors"
+    train_model(TrainConfig(data_dir=str(tiny_data_dir), save_model_path=str(tuned_path),
+                            load_model_path=str(tiny_base_model), fine_tune_mode="whole", epochs=1, batch_size=2,
+                            val_test_batch_size=2, learning_rate=1e-2, **WEIGHTS), verbose=False)
+    base, tuned = _tensors(tiny_base_model), _tensors(tuned_path)
+    assert base.keys() == tuned.keys()
+    changed = {name for name in base if not torch.equal(base[name], tuned[name])}
+    assert {n for n in base if "num_batches_tracked" not in n and "bias_hh" not in n} <= changed
+
+
+def test_degenerate_labels_are_refused_unless_overridden(tmp_path, test_data, copy_rows, capsys):
+    def all_intergenic(arrays):
+        arrays["data/y"][:] = 0
+        arrays["data/y"][..., 0] = 1
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    copy_rows(test_data / "train" / "training_data.h5", folder / "training_data.h5", [0, 1], edit=all_intergenic)
+    copy_rows(test_data / "train" / "validation_data.h5", folder / "validation_data.h5", [4])
+    model_path = tmp_path / "m.safetensors"
+    assert main(["train", "-d", str(folder), "-s", str(model_path), *TINY_ARGS, "-e", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "genic" in err and "--allow-degenerate-labels" in err and len(err.strip().splitlines()) == 1
+    assert not model_path.exists()
+
+
+def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
+    assert main(["train", "-d", str(tmp_path / "missing"), "-s", str(tmp_path / "m.safetensors")]) == 1
+    assert "not a directory" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["train", "-d", str(tmp_path / "empty")]) == 1
+    assert "training_data" in capsys.readouterr().err
+    assert main(["train", "-d", str(tmp_path / "empty"), "--fine-tune-mode", "head"]) == 1
+    assert "--load-model-path" in capsys.readouterr().err

@@ -252,7 +252,7 @@ def run_row(row: str, prep: Path, work: Path, base_model: Path, epochs: int, thr
         data_dir = prep / ("tune.cov" if row == "coverage" else "tune")
         command = ["train", "-d", data_dir, "-l", base_model, "--fine-tune-mode", fine_tune[row],
                    "-s", model, "--epochs", epochs, "--patience", 3, "--batch-size", 8, "--val-test-batch-size", 16,
-                   "--learning-rate", "0.001", "--check-every-nth-batch", 6,
+                   "--learning-rate", "0.001", "--check-every-nth-batch", 100,
                    "--class-weights", "[0.7, 1.6, 1.2, 1.2]", "--transition-weights", "[1, 12, 3, 1, 12, 3]"]
         if row == "coverage":
             command += ["--coverage-norm", "log"]
@@ -263,7 +263,7 @@ def run_row(row: str, prep: Path, work: Path, base_model: Path, epochs: int, thr
         run_dir = out / "self_train"
         command = ["self-train", "--fasta", prep / "selftrain.fa", "--load-model-path", base_model, "--out", run_dir,
                    "--species", "Spombe", "--epochs", epochs, "--learning-rate", "0.001", "--no-overlap",
-                   "--check-every-nth-batch", 6, "--threads", threads]
+                   "--check-every-nth-batch", 100, "--threads", threads]
         if row == "self-train+coverage":
             command += ["--bam", *[prep / f"selftrain.rnaseq{i}.bam" for i in range(len(BAMS))],
                         "--second-read-is-sense-strand"]

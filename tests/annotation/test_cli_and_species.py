@@ -8,7 +8,7 @@ import pytest
 
 from helixtune.annotation.pipeline import gff_to_h5
 from helixtune.cli import main
-from tests.conftest import shared_file
+from sharedpaths import shared_file
 
 
 def test_gff2h5_command_matches_upstream_and_prints_summary(tmp_path, micromonas, capsys):
@@ -68,3 +68,16 @@ def test_other_species_import_and_export(tmp_path, species):
     assert (imported.n_genes, imported.n_coding_transcripts) == (n_genes, n_coding)
     assert exported.class_bases[2] > 0 and exported.class_bases[3] > 0  # CDS and introns were labelled
     assert exported.n_masked / exported.n_bases < 0.25
+
+
+@pytest.mark.shared
+def test_decoded_gff3_round_trips_to_the_reference_labels(tmp_path, micromonas):
+    """The self-train use: HelixerPost's GFF3 (decoded from the reference labels) back into training matrices."""
+    decoded = shared_file("reference_outputs/micromonas_mini.helixerpost_on_reference_labels.gff3")
+    imported, exported = gff_to_h5(decoded, micromonas["fasta"], tmp_path / "pseudo.h5", "Mpusilla")
+    assert imported.n_genes == 124 and exported.n_masked / exported.n_bases < 0.02
+    with h5py.File(tmp_path / "pseudo.h5") as ours, h5py.File(micromonas["reference"]) as ref:
+        real = ref["data/y"][:].any(axis=-1)
+        same_class = ours["data/y"][:].argmax(-1) == ref["data/y"][:].argmax(-1)
+        same_phase = ours["data/phases"][:].argmax(-1) == ref["data/phases"][:].argmax(-1)
+    assert same_class[real].mean() > 0.998 and same_phase[real].mean() > 0.998

@@ -11,7 +11,7 @@ from helixtune.annotation.export import export_h5
 from helixtune.annotation.importer import import_gff
 from helixtune.cli import main
 from helixtune.errors import InputFileError
-from tests.annotation.conftest import first_scaffold_lines
+from tests.annotation.gffcases import first_scaffold_lines
 
 # file line numbers (1-based) in the first scaffold: 10 gene, 11 mRNA, 12-14 exons, 15-17 CDS (minus strand)
 GENE, MRNA, EXON1, CDS1 = 10, 11, 12, 15

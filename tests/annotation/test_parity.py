@@ -11,7 +11,7 @@ import pytest
 
 from helixtune.annotation.export import export_h5
 from helixtune.annotation.importer import import_gff
-from tests.conftest import shared_file
+from sharedpaths import shared_file
 
 COMPARED = ("X", "y", "phases", "transitions", "sample_weights", "gene_lengths", "err_samples",
             "fully_intergenic_samples", "is_annotated", "seqids", "species", "start_ends")

@@ -11,7 +11,7 @@ import numpy as np
 import pysam
 import pytest
 
-from conftest import shared_file
+from sharedpaths import shared_file
 from helixtune.cli import main as cli_main
 from helixtune.coverage import add_coverage
 from helixtune.coverage import add as add_module

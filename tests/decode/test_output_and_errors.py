@@ -12,7 +12,7 @@ import pytest
 from helixtune.cli import main
 from helixtune.decode import decode_to_gff3
 
-from tests.conftest import require_program
+from sharedpaths import require_program
 from tests.decode.conftest import write_pair
 
 

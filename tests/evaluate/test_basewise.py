@@ -14,7 +14,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import SHARED_DATA, shared_file
+from sharedpaths import SHARED_DATA, shared_file
 from helixtune.evaluate.basewise import (
     BasewiseMetrics,
     ConfusionMatrix,

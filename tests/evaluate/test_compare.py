@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import shared_file
+from sharedpaths import shared_file
 from helixtune.cli import main
 from helixtune.evaluate.basewise import BasewiseMetrics, pooled_mask
 from helixtune.evaluate.compare import evaluate

@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import shared_file
+from sharedpaths import shared_file
 from helixtune import h5layout
 from helixtune.cli import main
 from helixtune.genome.chunks import chunk_start_ends, cut_strand

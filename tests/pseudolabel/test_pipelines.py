@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import shared_file
+from sharedpaths import shared_file
 from helixtune.annotate import annotate, choose_subsequence_length, default_species
 from helixtune.errors import HelixtuneError
 from helixtune.genome.fasta import iter_fasta
@@ -69,7 +69,7 @@ def test_self_train_end_to_end_resumes_after_interruption(test_data, tmp_path, m
     monkeypatch.setattr(train_run, "train_model", interrupted)
     with pytest.raises(KeyboardInterrupt):
         self_train(data / SLICE, data / BASE_MODEL, out, options)
-    assert len(calls) == 1 and calls[0].fine_tune_mode == "head"
+    assert len(calls) == 1 and calls[0].fine_tune_mode == "whole"
     monkeypatch.undo()
     state = json.loads((out / "state.json").read_text())
     done = ["encode", "predict (base model)", "decode (base model)", "import + export pseudolabels",
@@ -82,7 +82,7 @@ def test_self_train_end_to_end_resumes_after_interruption(test_data, tmp_path, m
     assert result.run_steps == ["fine-tune", "predict (tuned model)", "decode (tuned model)", "report"]
     assert "[1/11] encode: complete, skipped" in capsys.readouterr().err
     report = json.loads((out / "report.json").read_text())
-    assert report["models"]["base"]["genes"] > 0 and report["pseudolabels"]["kept"] == 6
+    assert report["models"]["base"]["genes"] > 0 and report["pseudolabels"]["kept"] == 7  # floor(10 x 0.75)
     assert report["pseudolabels"]["validation_rows"] > 0
     for name in ("base", "tuned"):
         assert 0 < report["models"][name]["confidence"]["mean_max_probability"] <= 1

@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import shared_file
+from sharedpaths import shared_file
 from helixtune import h5layout
 from helixtune.cli import main as cli_main
 from helixtune.errors import HelixtuneError, InputFileError

@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import peer_python
+from sharedpaths import peer_python
 from helixtune.cli import main as cli_main
 from helixtune.pseudolabel.split import assign, draw, n90_groups, output_paths, split
 

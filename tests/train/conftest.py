@@ -1,4 +1,4 @@
-"""Small real training sets cut from tests/data/train (rows copied with the project's h5 layout)."""
+"""Fixtures of the train tests: small real training sets cut from tests/data/train with the project's h5 layout."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import pytest
 
 from helixtune import h5layout
 
+COVERAGE_SPECS = (h5layout.coverage_spec("rnaseq"), h5layout.spliced_coverage_spec("rnaseq"))
+
 
 def _copy_rows(src, dst, rows, edit=None, length=None) -> None:
     """Write the annotated datasets of `rows` of `src` to a new file `dst` (optionally edited in memory).
@@ -16,11 +18,12 @@ def _copy_rows(src, dst, rows, edit=None, length=None) -> None:
     start_ends are shortened to match and padded chunks stay padded): the same real labels, cheaper to train.
     """
     with h5py.File(src, "r") as s:
-        arrays = {spec.path: s[spec.path][rows] for spec in h5layout.ANNOTATED_DATASETS}
+        specs = list(h5layout.ANNOTATED_DATASETS) + [spec for spec in COVERAGE_SPECS if spec.path in s]
+        arrays = {spec.path: s[spec.path][rows] for spec in specs}
         full = s[h5layout.X.path].shape[1]
     length = length or full
     if length < full:
-        for spec in h5layout.ANNOTATED_DATASETS:
+        for spec in specs:
             if h5layout.L in spec.tail:
                 arrays[spec.path] = arrays[spec.path][:, :length]
         se = arrays[h5layout.START_ENDS.path].copy()
@@ -31,8 +34,14 @@ def _copy_rows(src, dst, rows, edit=None, length=None) -> None:
     if edit is not None:
         edit(arrays)
     with h5py.File(dst, "w") as d:
-        for spec in h5layout.ANNOTATED_DATASETS:
-            h5layout.create_dataset(d, spec, len(rows), length, data=arrays[spec.path])
+        for spec in specs:
+            h5layout.create_dataset(d, spec, len(rows), length, data=arrays[spec.path],
+                                    n_tracks=arrays[spec.path].shape[-1] if h5layout.TRACKS in spec.tail else None)
+
+
+# chunks cropped to 2,160 bases (240 timesteps of 9): training steps take milliseconds instead of seconds
+TINY_LENGTH = 2160
+
 
 
 # chunks cropped to 2,160 bases (240 timesteps of 9): training steps take milliseconds instead of seconds
@@ -43,6 +52,11 @@ TINY_LENGTH = 2160
 def copy_rows():
     """copy_rows(src, dst, rows, edit=None): a new training-format file from some rows of another."""
     return _copy_rows
+
+
+@pytest.fixture(scope="session")
+def tiny_length():
+    return TINY_LENGTH
 
 
 @pytest.fixture

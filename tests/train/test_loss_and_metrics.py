@@ -21,7 +21,7 @@ def _reference(test_data):
 
 
 def _keras_model(name):
-    from tests.conftest import shared_file
+    from sharedpaths import shared_file
 
     from helixtune.train.finetune import load_pretrained
 

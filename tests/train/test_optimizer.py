@@ -48,7 +48,7 @@ ORACLE = textwrap.dedent("""
 
 @pytest.mark.peer
 def test_equals_tensorflow_addons_adamw(tmp_path):
-    from tests.conftest import peer_python
+    from sharedpaths import peer_python
 
     python = peer_python("helixer")
     if python is None:

@@ -89,15 +89,12 @@ def test_kill_9_mid_epoch_then_resume_gives_the_same_weights(tiny_data_dir, tmp_
 
 
 @pytest.fixture(scope="module")
-def tiny_base_model(tmp_path_factory, test_data):
+def tiny_base_model(tmp_path_factory, test_data, copy_rows, tiny_length):
     """A small network trained briefly from scratch: the pretrained model of the fine-tune tests."""
-    from tests.train.conftest import TINY_LENGTH, _copy_rows
-
     folder = tmp_path_factory.mktemp("base")
-    _copy_rows(test_data / "train" / "training_data.h5", folder / "training_data.h5", [2, 3, 14, 15],
-               length=TINY_LENGTH)
-    _copy_rows(test_data / "train" / "validation_data.h5", folder / "validation_data.h5", [1, 5],
-               length=TINY_LENGTH)
+    copy_rows(test_data / "train" / "training_data.h5", folder / "training_data.h5", [2, 3, 14, 15],
+              length=tiny_length)
+    copy_rows(test_data / "train" / "validation_data.h5", folder / "validation_data.h5", [1, 5], length=tiny_length)
     path = folder / "base.safetensors"
     train_model(TrainConfig(data_dir=str(folder), save_model_path=str(path), epochs=1, batch_size=2,
                             val_test_batch_size=2, **TINY, **WEIGHTS), verbose=False)
@@ -114,6 +111,9 @@ def test_frozen_modes_change_only_the_new_layers(tiny_base_model, tiny_data_dir,
     tuned = _tensors(tuned_path)
     model, metadata = model_file.load_model(tuned_path)
     assert metadata["architecture"]["fine_tune"]["mode"] == mode
+    if "hidden" in new_layers:
+        assert metadata["architecture"]["fine_tune"]["hidden_activation"] == "relu"
+        assert metadata["architecture"]["fine_tune"]["hidden_units"] == 4  # base units // 2
     assert metadata["base_model"]["md5"] == model_file.file_md5(tiny_base_model)
     layers = {name.split(".")[0] for name in tuned if not name.startswith("base.")}
     assert layers == new_layers
@@ -160,3 +160,39 @@ def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
     assert "training_data" in capsys.readouterr().err
     assert main(["train", "-d", str(tmp_path / "empty"), "--fine-tune-mode", "head"]) == 1
     assert "--load-model-path" in capsys.readouterr().err
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("upstream,trainable", [(False, (2 * 32 + 9 * 2) * 72 + 72), (True, 306 * 72 + 72)])
+def test_coverage_mode_from_upstream_keras_model(tmp_path, copy_rows, tiny_length, upstream, trainable):
+    """Coverage fine-tune of upstream's small_default.h5 on S. pombe with RNA-seq coverage.
+
+    Upstream's cut (dense_at - 2) drops the model's only BiLSTM: Dense(288 + 18 -> 72) = 22,104 trainable
+    parameters, as in upstream's small_default_ftcov.h5; ours keeps it: Dense(64 + 18 -> 72)."""
+    from sharedpaths import shared_file
+
+    base_path = shared_file("reference_models/small_default.h5")
+    split = shared_file("reference_models/data/spombe_cov_split")
+    folder = tmp_path / "data"
+    folder.mkdir()
+    copy_rows(split / "training_data.h5", folder / "training_data.h5", [0, 1, 2, 10], length=tiny_length)
+    copy_rows(split / "validation_data.h5", folder / "validation_data.h5", [0, 10], length=tiny_length)
+    tuned_path = tmp_path / "cov.safetensors"
+    train_model(TrainConfig(data_dir=str(folder), save_model_path=str(tuned_path), load_model_path=str(base_path),
+                            fine_tune=True, input_coverage=True, coverage_norm="log", upstream_fine_tune=upstream,
+                            epochs=1, batch_size=2, val_test_batch_size=2, learning_rate=1e-2, **WEIGHTS),
+                verbose=False)
+    model, metadata = model_file.load_model(tuned_path)
+    assert metadata["architecture"]["fine_tune"]["coverage_tracks"] == 1
+    assert metadata["architecture"]["fine_tune"]["excerpt_lstm_layers"] == (0 if upstream else 1)
+    assert sum(p.numel() for name, p in model.named_parameters() if not name.startswith("base.")) == trainable
+    from helixtune.train.finetune import load_pretrained
+
+    base, _ = load_pretrained(base_path)
+    base_state = base.state_dict()
+    for name, value in model.state_dict().items():
+        if name.startswith("base."):
+            assert torch.equal(value, base_state[name[len("base."):]]), name
+    x = torch.zeros(1, 18, 6)
+    genic, phase = model(x)  # the tuned file alone runs (no base model needed)
+    assert genic.shape == phase.shape == (1, 2, 9, 4)

@@ -235,6 +235,8 @@ def export_h5(db_path, h5_path, subsequence_length: int = DEFAULT_SUBSEQUENCE_LE
             writer.close()
             h5layout.write_provenance(h5, str(db_path))
         return summary
+    except sqlite3.DatabaseError as err:
+        raise InputFileError(db_path, f"not a readable gene-model database ({err})") from None
     finally:
         db.close()
         if from_fasta is not None:

@@ -160,14 +160,17 @@ def import_gff(gff3, fasta, db_path, species: str, accession: str = "", version:
         raise HelixtuneError("a species name is required (--species)")
     if db_path.exists() and not replace:
         raise InputFileError(db_path, "already exists (use --replace-db to overwrite it)")
-    previous = (log.level, log.propagate)
-    log.setLevel(logging.INFO)
-    log.propagate = False  # per-gene warnings go to the log file, not the terminal
     if log_file is not None:
-        handler = logging.FileHandler(log_file, mode="w")
+        try:
+            handler = logging.FileHandler(log_file, mode="w")
+        except OSError as err:
+            raise InputFileError(log_file, f"cannot write the log file ({err.strerror})") from None
         handler.setFormatter(logging.Formatter(LOG_FORMAT, LOG_DATE_FORMAT))
     else:
         handler = logging.NullHandler()  # else Python's last-resort handler prints every warning
+    previous = (log.level, log.propagate)
+    log.setLevel(logging.INFO)
+    log.propagate = False  # per-gene warnings go to the log file, not the terminal
     log.addHandler(handler)
     try:
         log.info(f"Starting to add genome: {species}; FASTA path: {fasta}; GFF path: {gff3}")

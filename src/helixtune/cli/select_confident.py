@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 
@@ -30,14 +31,8 @@ def register(subparsers) -> None:
     parser.add_argument("--plot", default=None,
                         help="PNG of the discrepancy distribution per stratum (default: <output-file>.selection.png)")
     parser.add_argument("--dry-run", action="store_true", help="compute and print only; write no h5 file")
-    parser.add_argument("--write-by", type=int, default=None, help=argparse_suppress())
+    parser.add_argument("--write-by", type=int, default=None, help=argparse.SUPPRESS)  # upstream's; no effect here
     parser.set_defaults(func=run)
-
-
-def argparse_suppress():
-    import argparse
-
-    return argparse.SUPPRESS
 
 
 def run(args) -> int:

@@ -25,7 +25,7 @@ def register(subparsers) -> None:
                         help="RNA-seq BAMs (sorted, indexed) added as coverage input to the tuned model")
     add_strandedness_arguments(parser)
     parser.add_argument("--fine-tune-mode", choices=("head", "head+hidden", "whole", "coverage"), default=None,
-                        help="what is trained (default: coverage with --bam, else head)")
+                        help="what is trained (default: coverage with --bam, else whole, from the base weights)")
     parser.add_argument("--keep-fraction", type=float, default=0.2, help="pseudolabel subsequences kept (0.2)")
     parser.add_argument("--val-fraction", type=float, default=0.2, help="validation share of the split (0.2)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and the training (0)")

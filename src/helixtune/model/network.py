@@ -271,7 +271,8 @@ class FineTunedModel(nn.Module):
 
     def __init__(self, base: HybridModel, excerpt_lstm_layers: int | None = None, coverage_tracks: int = 0,
                  coverage_norm: str | None = None, hidden_units: int | None = None,
-                 predict_phase: bool = True, fine_tune_mode: str = "fine_tune"):
+                 predict_phase: bool = True, fine_tune_mode: str = "fine_tune",
+                 hidden_activation: str | None = None):
         super().__init__()
         if base.config.input_channels != 4:
             raise ValueError("the base model of a fine-tune must take the 4 DNA channels only")
@@ -290,6 +291,10 @@ class FineTunedModel(nn.Module):
         self.n_coverage_tracks = int(coverage_tracks)
         self.coverage_norm = coverage_norm
         self.hidden_units = int(hidden_units) if hidden_units else None
+        # None: linear, as upstream's --post-coverage-hidden-layer; "relu": helixtune's default for new tunes
+        if hidden_activation not in (None, "relu"):
+            raise ValueError(f"unknown hidden activation {hidden_activation!r} (use None or 'relu')")
+        self.hidden_activation = hidden_activation
         self._predict_phase = bool(predict_phase)
         self.fine_tune_mode = fine_tune_mode
         self.base_frozen = False
@@ -321,7 +326,8 @@ class FineTunedModel(nn.Module):
         return {"kind": "fine_tuned", "network": self.base.config.to_dict(),
                 "fine_tune": {"mode": self.fine_tune_mode, "excerpt_lstm_layers": self.excerpt_lstm_layers,
                               "coverage_tracks": self.n_coverage_tracks, "coverage_norm": self.coverage_norm,
-                              "hidden_units": self.hidden_units, "predict_phase": self._predict_phase}}
+                              "hidden_units": self.hidden_units, "predict_phase": self._predict_phase,
+                              "hidden_activation": self.hidden_activation}}
 
     def freeze_base(self) -> "FineTunedModel":
         """Freeze the base: no gradients, and inference behaviour (BN moving stats, no dropout) always."""
@@ -352,6 +358,8 @@ class FineTunedModel(nn.Module):
         h = self.head_input(x)
         if self.hidden is not None:
             h = self.hidden(h)  # linear, as upstream's --post-coverage-hidden-layer
+            if self.hidden_activation == "relu":
+                h = torch.relu(h)
         return _split_heads(self.head(h), self.pool_size, self._predict_phase)
 
     def forward(self, x: torch.Tensor):
@@ -369,6 +377,7 @@ def build_model(architecture: dict) -> nn.Module:
         return FineTunedModel(base, excerpt_lstm_layers=ft["excerpt_lstm_layers"],
                               coverage_tracks=ft.get("coverage_tracks", 0), coverage_norm=ft.get("coverage_norm"),
                               hidden_units=ft.get("hidden_units"), predict_phase=ft.get("predict_phase", True),
+                              hidden_activation=ft.get("hidden_activation"),
                               fine_tune_mode=ft.get("mode", "fine_tune"))
     raise ValueError(f"unknown model kind {kind!r}")
 

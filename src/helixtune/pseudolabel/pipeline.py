@@ -20,7 +20,6 @@ import dataclasses
 import datetime
 import hashlib
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +41,7 @@ class SelfTrainOptions:
     lineage: str | None = None
     bam: list[str] | None = None
     strandedness: str | None = None
-    fine_tune_mode: str | None = None  # default: "coverage" with BAMs, else "head"
+    fine_tune_mode: str | None = None  # default: "coverage" with BAMs, else "whole"
     keep_fraction: float = 0.2
     val_fraction: float = 0.2
     seed: int = 0
@@ -246,7 +245,9 @@ def self_train(fasta, base_model, out_dir, options: SelfTrainOptions | None = No
                              "--unstranded")
     if options.bam:
         options.bam = [str(Path(b).resolve()) for b in options.bam]
-    mode = options.fine_tune_mode or ("coverage" if options.bam else "head")
+    # without coverage the whole network is tuned from the base weights (a new head starts from scratch and
+    # needs far more pseudolabelled data than a few epochs of one genome give); coverage needs the new head
+    mode = options.fine_tune_mode or ("coverage" if options.bam else "whole")
     if mode == "coverage" and not options.bam:
         raise HelixtuneError("--fine-tune-mode coverage needs RNA-seq alignments (--bam)")
     loaded = open_model(base_model)

@@ -88,13 +88,8 @@ def _fine_tuned(base, config, excerpt, coverage_tracks, hidden_units, mode):
     kwargs = dict(excerpt_lstm_layers=excerpt, coverage_tracks=coverage_tracks, coverage_norm=config.coverage_norm,
                   hidden_units=hidden_units, predict_phase=config.predict_phase, fine_tune_mode=mode)
     if hidden_units and not config.upstream_fine_tune:
-        kwargs["hidden_activation"] = "relu"
-    try:
-        return FineTunedModel(base, **kwargs)
-    except TypeError:
-        # a network without the hidden_activation option: upstream's linear hidden layer
-        kwargs.pop("hidden_activation", None)
-        return FineTunedModel(base, **kwargs)
+        kwargs["hidden_activation"] = "relu"  # upstream's hidden layer is linear (see the module docstring)
+    return FineTunedModel(base, **kwargs)
 
 
 def build_training_model(config, coverage_tracks: int = 0) -> tuple[torch.nn.Module, dict]:

@@ -84,7 +84,8 @@ def main() -> int:
             ours.append(time_helixtune(labels, predictions, tmp / "helixtune.gff3", args.threads))
             theirs.append(time_helixerpost(args.helixerpost_python, labels, predictions, tmp / "helixerpost.gff3"))
         identical = (tmp / "helixtune.gff3").read_bytes() == (tmp / "helixerpost.gff3").read_bytes()
-        matches_reference = (tmp / "helixtune.gff3").read_bytes() == expected.read_bytes() if expected.exists() else None
+        matches_reference = ((tmp / "helixtune.gff3").read_bytes() == expected.read_bytes()
+                             if expected.exists() else None)
     ours_s, theirs_s = statistics.median(ours), statistics.median(theirs)
     print(f"S. pombe chromosome I reference-label predictions, {' '.join(map(str, PARAMETERS))}, "
           f"{args.repeats} alternating runs each (os.cpu_count()={os.cpu_count()})")

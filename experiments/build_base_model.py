@@ -127,16 +127,26 @@ def main() -> int:
     started = time.time()
     files = build_data(args.data, args.work, args.subsequence_length)
     model = args.work / "base_small.safetensors"
-    command, train_seconds = (None, 0.0)
-    if not model.exists():
-        command, train_seconds = train(args.work, model, args.epochs, args.check_every_nth_batch)
+    # `helixtune train` resumes an interrupted run, extends a finished one when --epochs grows, and
+    # returns at once when it is complete; the wall time of every invocation is added up
+    before = model.stat().st_mtime if model.exists() else None
+    command, seconds = train(args.work, model, args.epochs, args.check_every_nth_batch)
+    timing = args.work / "train_seconds.txt"
+    total = float(timing.read_text()) if timing.exists() else 0.0
+    if before is None or model.stat().st_mtime != before:
+        for old in args.work.glob("*_validation_predictions.h5"):
+            old.unlink()  # the model changed: predict again
+    total += seconds
+    timing.write_text(str(total))
+    train_seconds = total
     metrics = validation_metrics(args.work, model)
     run_dir = Path(str(model) + ".run")
     checks = []
-    for name in ("checks.json", "metrics.json"):
-        if (run_dir / name).exists():
-            checks = json.loads((run_dir / name).read_text())
-            break
+    if (run_dir / "metrics.csv").exists():
+        import csv
+
+        with open(run_dir / "metrics.csv") as handle:
+            checks = [dict(row) for row in csv.DictReader(handle)]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_bytes(model.read_bytes())
     import torch
@@ -152,8 +162,7 @@ def main() -> int:
         "species": {name: info for name, info in files.items()},
         "data": f"each genome: helixtune gff2h5 --subsequence-length {args.subsequence_length}, then helixtune split "
                 "--val-fraction 0.2 --region-bp 200000 (whole sequences to validation)",
-        "command": "helixtune " + " ".join(str(a) for a in command).replace(str(args.work) + "/", "")
-        if command else "(model existed; see the earlier provenance)",
+        "command": "helixtune " + shlex.join(str(a) for a in command).replace(str(args.work) + "/", ""),
         "validation_metrics_per_species": metrics,
         "training_checks": checks,
         "train_seconds": round(train_seconds, 1),

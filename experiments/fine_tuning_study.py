@@ -269,16 +269,14 @@ def run_row(row: str, prep: Path, work: Path, base_model: Path, epochs: int, thr
                         "--second-read-is-sense-strand"]
             genome_h5 = prep / "test.cov.h5"
         else:
-            command += ["--fine-tune-mode", "head"]
+            command += ["--fine-tune-mode", "whole"]
         marker = out / "train_seconds.txt"
         if not marker.exists():
             marker.write_text(str(helixtune(*command, quiet=False)))
         train_seconds = float(marker.read_text())
-        candidates = sorted(run_dir.rglob("*tuned*.safetensors")) or sorted(run_dir.rglob("*.safetensors"))
-        candidates = [c for c in candidates if c.resolve() != base_model.resolve()]
-        if not candidates:
-            raise RuntimeError(f"no tuned model found in {run_dir}")
-        model = candidates[0]
+        model = run_dir / "tuned" / "model.safetensors"
+        if not model.exists():
+            raise RuntimeError(f"self-train left no tuned model at {model}")
     if train_seconds == 0.0 and (out / "train_seconds.txt").exists():
         train_seconds = float((out / "train_seconds.txt").read_text())
     elif train_seconds:

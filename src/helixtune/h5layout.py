@@ -83,7 +83,7 @@ PHASES = DatasetSpec("data/phases", "int8", (L, 4), description="one-hot no phas
 TRANSITIONS = DatasetSpec("data/transitions", "int8", (L, 6), description="feature boundary marks (genomic orientation)")
 ERR_SAMPLES = DatasetSpec("data/err_samples", "bool", description="True when the chunk has >= 1 usable base (sic)")
 FULLY_INTERGENIC_SAMPLES = DatasetSpec("data/fully_intergenic_samples", "bool",
-                                       description="True when the chunk has no intergenic base (sic)")
+                                       description="True when every base, padding included, is intergenic")
 IS_ANNOTATED = DatasetSpec("data/is_annotated", "bool", description="False for chunks of sequences without features")
 LABEL_DATASETS = (Y, SAMPLE_WEIGHTS, GENE_LENGTHS, PHASES, TRANSITIONS, ERR_SAMPLES, FULLY_INTERGENIC_SAMPLES,
                   IS_ANNOTATED)

@@ -70,10 +70,9 @@ def test_other_species_import_and_export(tmp_path, species):
     assert exported.n_masked / exported.n_bases < 0.25
 
 
-@pytest.mark.shared
-def test_decoded_gff3_round_trips_to_the_reference_labels(tmp_path, micromonas):
+def test_decoded_gff3_round_trips_to_the_reference_labels(tmp_path, micromonas, test_data):
     """The self-train use: HelixerPost's GFF3 (decoded from the reference labels) back into training matrices."""
-    decoded = shared_file("reference_outputs/micromonas_mini.helixerpost_on_reference_labels.gff3")
+    decoded = test_data / "annotation" / "micromonas_mini.helixerpost_on_reference_labels.gff3"
     imported, exported = gff_to_h5(decoded, micromonas["fasta"], tmp_path / "pseudo.h5", "Mpusilla")
     assert imported.n_genes == 124 and exported.n_masked / exported.n_bases < 0.02
     with h5py.File(tmp_path / "pseudo.h5") as ours, h5py.File(micromonas["reference"]) as ref:
@@ -81,3 +80,20 @@ def test_decoded_gff3_round_trips_to_the_reference_labels(tmp_path, micromonas):
         same_class = ours["data/y"][:].argmax(-1) == ref["data/y"][:].argmax(-1)
         same_phase = ours["data/phases"][:].argmax(-1) == ref["data/phases"][:].argmax(-1)
     assert same_class[real].mean() > 0.998 and same_phase[real].mean() > 0.998
+
+
+def test_fasta_order_lines_up_with_genome_files(tmp_path, micromonas, test_data):
+    """--sequence-order fasta: rows in the order of encode/fasta2h5 genome files (and predictions on them)."""
+    out = tmp_path / "fasta_order.h5"
+    assert main(["gff2h5", "--gff3", str(micromonas["gff3"]), "--fasta", str(micromonas["fasta"]),
+                 "--species", "Mpusilla", "--h5-output-path", str(out), "--sequence-order", "fasta"]) == 0
+    genome = test_data / "micromonas" / "micromonas_mini.fasta2h5.h5"
+    with h5py.File(out) as ours, h5py.File(genome) as fasta2h5, h5py.File(micromonas["reference"]) as ref:
+        for name in ("X", "seqids", "start_ends"):
+            assert np.array_equal(ours[f"data/{name}"][:], fasta2h5[f"data/{name}"][:]), name
+        assert not np.array_equal(ref["data/seqids"][:], fasta2h5["data/seqids"][:])  # upstream's order differs
+        # the same rows as upstream's labels, only in another order
+        order = {(s, tuple(se)): i for i, (s, se) in enumerate(zip(ref["data/seqids"][:], ref["data/start_ends"][:]))}
+        rows = [order[(s, tuple(se))] for s, se in zip(ours["data/seqids"][:], ours["data/start_ends"][:])]
+        for name in ("y", "phases", "sample_weights", "transitions", "gene_lengths"):
+            assert np.array_equal(ours[f"data/{name}"][:], ref[f"data/{name}"][:][rows]), name

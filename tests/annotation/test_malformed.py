@@ -39,7 +39,8 @@ def cases():
     duplicate.insert(MRNA, base[MRNA - 1])  # the mRNA line twice
     no_parent = list(base)
     no_parent[CDS1 - 1] = _strip_parent(base[CDS1 - 1])
-    yield "wrong column count", base[:GENE - 1] + [base[GENE - 1].replace("\t", " ", 2)] + base[GENE:], GENE, "9 tab-separated"
+    spaces = base[:GENE - 1] + [base[GENE - 1].replace("\t", " ", 2)] + base[GENE:]
+    yield "wrong column count", spaces, GENE, "9 tab-separated"
     yield "non-integer start", edit(base, EXON1, 4, "7x5"), EXON1, "integers"
     yield "reversed coordinates", edit(base, EXON1, 5, "700"), EXON1, "before start"
     yield "unknown strand", edit(base, MRNA, 7, "*"), MRNA, "unknown strand"
@@ -120,3 +121,23 @@ def test_existing_database_is_not_overwritten_without_replace(tmp_path, small_ca
     with pytest.raises(InputFileError, match="already exists"):
         import_gff(gff3, fasta, tmp_path / "db.sqlite3", "Mpusilla")
     import_gff(gff3, fasta, tmp_path / "db.sqlite3", "Other", replace=True)
+
+
+def test_gff_seqid_contained_in_one_fasta_id_is_matched(tmp_path, small_case):
+    """As upstream: a GFF seqid that is part of exactly one FASTA id (e.g. without its version) maps onto it."""
+    lines = first_scaffold_lines()
+    for number in range(GENE, CDS1 + 3):
+        lines = edit(lines, number, 1, "NW_003315902")
+    summary, weights, y, start_ends = _import_and_export(tmp_path, small_case, lines)
+    assert summary.n_genes == 1 and y[start_ends[:, 0] > start_ends[:, 1]][..., 2].sum() == 301 + 270 + 125  # its CDS lines
+
+
+def test_truncated_gzip_file_is_named(tmp_path, micromonas):
+    import gzip
+
+    data = gzip.compress(micromonas["gff3"].read_bytes())
+    cut = tmp_path / "cut.gff3.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputFileError, match="truncated gzip data after line"):
+        import_gff(cut, micromonas["fasta"], tmp_path / "db.sqlite3", "Mpusilla")
+    assert list(tmp_path.iterdir()) == [cut]

@@ -9,7 +9,7 @@ import pytest
 from helixtune.decode import decode_to_gff3
 
 from sharedpaths import peer_python
-from tests.decode.conftest import write_pair
+from tests.decode.synthetic_pairs import write_pair
 
 PARAMETERS = [(100, 0.1, 0.8, 60), (50, 0.05, 0.5, 30), (200, 0.2, 0.6, 100)]
 

@@ -39,10 +39,6 @@ def _copy_rows(src, dst, rows, edit=None, length=None) -> None:
                                     n_tracks=arrays[spec.path].shape[-1] if h5layout.TRACKS in spec.tail else None)
 
 
-# chunks cropped to 2,160 bases (240 timesteps of 9): training steps take milliseconds instead of seconds
-TINY_LENGTH = 2160
-
-
 
 # chunks cropped to 2,160 bases (240 timesteps of 9): training steps take milliseconds instead of seconds
 TINY_LENGTH = 2160

@@ -196,3 +196,28 @@ def test_coverage_mode_from_upstream_keras_model(tmp_path, copy_rows, tiny_lengt
     x = torch.zeros(1, 18, 6)
     genic, phase = model(x)  # the tuned file alone runs (no base model needed)
     assert genic.shape == phase.shape == (1, 2, 9, 4)
+
+
+def test_new_head_starts_as_the_pretrained_head(tiny_base_model, tmp_path):
+    """head mode (and coverage mode without hidden layer) start from the base model's predictions exactly."""
+    from helixtune.train.finetune import build_training_model, load_pretrained
+
+    base, _ = load_pretrained(tiny_base_model)
+    x = torch.rand(2, 180, 4)
+    expected = base(x)
+    head_config = TrainConfig(data_dir="d", load_model_path=str(tiny_base_model), fine_tune_mode="head")
+    model, info = build_training_model(head_config)
+    assert info["head_init"] == "pretrained"
+    for got, want in zip(model.eval()(x), expected):
+        torch.testing.assert_close(got, want)
+    cov_config = TrainConfig(data_dir="d", load_model_path=str(tiny_base_model), fine_tune_mode="coverage",
+                             coverage_norm="log")
+    model, info = build_training_model(cov_config, coverage_tracks=2)
+    x_cov = torch.cat([x, torch.randint(0, 50, (2, 180, 4)).float()], dim=-1)
+    for got, want in zip(model.eval()(x_cov), expected):
+        torch.testing.assert_close(got, want)
+    random_config = TrainConfig(data_dir="d", load_model_path=str(tiny_base_model), fine_tune_mode="head",
+                                head_init="random")
+    model, info = build_training_model(random_config)
+    assert "head_init" not in info
+    assert not torch.allclose(model.eval()(x)[0], expected[0])

@@ -26,7 +26,7 @@ import numpy as np
 
 from helixtune import h5layout
 from helixtune.annotation.genemodels import GEENUFF_CDS
-from helixtune.annotation.labels import CLASS_OF_CODE, LabelFeature, strand_labels
+from helixtune.annotation.labels import LabelFeature, StrandLabeller
 from helixtune.annotation.store import open_store
 from helixtune.annotation.validation import ERROR_TYPES
 from helixtune.atomic import atomic_output
@@ -36,6 +36,8 @@ from helixtune.genome.fasta import iter_fasta
 from helixtune.progress import progress_bar
 
 DEFAULT_SUBSEQUENCE_LENGTH = 21384
+DEFAULT_WINDOW_CHUNKS = 128  # subsequences labelled at once: about 2.7 Mbp, 250 MB at the default length
+LABEL_ARRAYS = ("y", "sample_weights", "gene_lengths", "phases", "transitions")
 CLASS_NAMES = h5layout.CLASS_NAMES
 
 _EXPORTED_FEATURES = """
@@ -65,12 +67,7 @@ class ExportSummary:
     n_exported_transcripts: int = 0
     genes_per_error: Counter = field(default_factory=Counter)
 
-    def add_counts(self, code: np.ndarray, sample_weights: np.ndarray) -> None:
-        """Count the bases per class, and the masked ones, of one strand (per-base codes, unpadded weights)."""
-        per_code = np.bincount(code, minlength=8)
-        masked_per_code = np.bincount(code[sample_weights == 0], minlength=8)
-        bases = np.bincount(CLASS_OF_CODE, weights=per_code, minlength=4).astype(np.int64)
-        masked = np.bincount(CLASS_OF_CODE, weights=masked_per_code, minlength=4).astype(np.int64)
+    def add_counts(self, bases: np.ndarray, masked: np.ndarray) -> None:
         self.class_bases += bases
         self.class_masked += masked
         self.n_bases += int(bases.sum())
@@ -95,8 +92,16 @@ class ExportSummary:
         return out
 
 
-def export_order(db: sqlite3.Connection) -> list[tuple[int, str, int]]:
-    """(coordinate id, seqid, length) in upstream geenuff2h5's order."""
+SEQUENCE_ORDERS = ("length", "fasta")
+
+
+def export_order(db: sqlite3.Connection, sequence_order: str = "length") -> list[tuple[int, str, int]]:
+    """(coordinate id, seqid, length) in upstream geenuff2h5's order ("length"), or in FASTA order ("fasta",
+    the order of `encode`/fasta2h5 genome files, so that labels line up row by row with predictions)."""
+    if sequence_order not in SEQUENCE_ORDERS:
+        raise HelixtuneError(f"sequence order must be one of {', '.join(SEQUENCE_ORDERS)}, got '{sequence_order}'")
+    if sequence_order == "fasta":
+        return list(db.execute("SELECT id, seqid, length FROM coordinate ORDER BY id"))
     first_transcript = dict(db.execute("""
         SELECT f.coordinate_id, MIN(t.id) FROM feature f
         JOIN association_transcript_piece_to_feature a ON a.feature_id = f.id
@@ -171,7 +176,7 @@ class _LabelWriter:
             specs.insert(0, h5layout.X)
         self.datasets = {s.path.split("/")[-1]: h5layout.create_dataset(h5, s, 0, subsequence_length, compression)
                          for s in specs}
-        self.appenders = {name: h5layout.CompressedRowAppender(ds, executor, max_pending=4)
+        self.appenders = {name: h5layout.CompressedRowAppender(ds, executor, max_pending=1)
                           for name, ds in self.datasets.items() if ds.ndim > 1}
 
     def append(self, name: str, rows: np.ndarray) -> None:
@@ -186,17 +191,17 @@ class _LabelWriter:
 
 
 def export_h5(db_path, h5_path, subsequence_length: int = DEFAULT_SUBSEQUENCE_LENGTH, compression: str = "gzip",
-              with_x: bool = True, threads: int | None = None, fasta=None) -> ExportSummary:
+              with_x: bool = True, threads: int | None = None, fasta=None,
+              window_chunks: int = DEFAULT_WINDOW_CHUNKS, sequence_order: str = "length") -> ExportSummary:
     """Write the annotated training h5 (data/X, y, phases, transitions, sample_weights, ...) of a gene-model store.
 
     `data/X` comes from the sequences stored in the database, or from `fasta` when given (checked against them).
+    Sequences come in upstream's order (`sequence_order="length"`) or in FASTA order (`"fasta"`).
     """
     if subsequence_length < 1:
         raise HelixtuneError(f"--subsequence-length must be positive, got {subsequence_length}")
     if not str(h5_path).endswith(".h5"):
         raise InputFileError(h5_path, "the output name must end with .h5")
-    from helixtune.genome.encode import encode_sequence
-
     db = open_store(db_path)
     from_fasta = None
     try:
@@ -206,7 +211,7 @@ def export_h5(db_path, h5_path, subsequence_length: int = DEFAULT_SUBSEQUENCE_LE
         species = species_rows[0][0] or ""
         summary = ExportSummary(str(h5_path), species)
         summary.genes_per_error = _genes_per_error(db)
-        order = export_order(db)
+        order = export_order(db, sequence_order)
         from_fasta = _FastaSequences(fasta, Path(h5_path).resolve().parent) if (fasta and with_x) else None
         total_chunks = sum(2 * n_chunks_per_strand(length, subsequence_length) for _, _, length in order)
         with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as executor, \
@@ -216,18 +221,21 @@ def export_h5(db_path, h5_path, subsequence_length: int = DEFAULT_SUBSEQUENCE_LE
             for coordinate_id, seqid, length in order:
                 features, n_transcripts = exported_features(db, coordinate_id)
                 summary.n_exported_transcripts += n_transcripts
-                encoded = None
+                sequence = None
                 if with_x:
                     if from_fasta is not None:
                         (sha1,) = db.execute("SELECT sha1 FROM coordinate WHERE id = ?", (coordinate_id,)).fetchone()
-                        encoded = encode_sequence(from_fasta.get(seqid, length, sha1))
+                        sequence = from_fasta.get(seqid, length, sha1)
                     else:
-                        (text,) = db.execute("SELECT sequence FROM coordinate WHERE id = ?", (coordinate_id,)).fetchone()
+                        (text,) = db.execute("SELECT sequence FROM coordinate WHERE id = ?",
+                                             (coordinate_id,)).fetchone()
                         if text is None or len(text) != length:
                             raise InputFileError(db_path, f"holds no sequence for '{seqid}'; give the FASTA (--fasta)")
-                        encoded = encode_sequence(text.encode("ascii"))
+                        sequence = text.encode("ascii")
                         del text
-                _export_sequence(writer, summary, features, encoded, seqid, species, length, subsequence_length)
+                _export_sequence(writer, summary, features, sequence, seqid, species, length, subsequence_length,
+                                 window_chunks)
+                del sequence
                 if not features:
                     summary.unannotated_sequences.append(seqid)
                 summary.n_sequences += 1
@@ -243,40 +251,51 @@ def export_h5(db_path, h5_path, subsequence_length: int = DEFAULT_SUBSEQUENCE_LE
             from_fasta.close()
 
 
-def _export_sequence(writer: _LabelWriter, summary: ExportSummary, features, encoded, seqid: str, species: str,
-                     length: int, subsequence_length: int) -> None:
+def _export_sequence(writer: _LabelWriter, summary: ExportSummary, features, sequence: bytes | None, seqid: str,
+                     species: str, length: int, subsequence_length: int, window_chunks: int) -> None:
+    """Append one sequence's rows: plus-strand chunks ascending, then minus-strand chunks descending.
+
+    Labels are built a window of `window_chunks` subsequences at a time (windows start at multiples of the
+    subsequence length, so their chunks are the sequence's chunks): memory follows the window.
+    """
+    from helixtune.genome.encode import encode_sequence
+
     start_ends = chunk_start_ends(length, subsequence_length)
     n_per_strand = len(start_ends) // 2
+    window = window_chunks * subsequence_length
+    windows = [(a, min(a + window, length)) for a in range(0, length, window)]
+    species_bytes, seqid_bytes = species.encode("utf-8")[:25], seqid.encode("utf-8")[:50]
     for plus in (True, False):
-        minus = not plus
-        names = ("y", "sample_weights", "gene_lengths", "phases", "transitions")
-        if plus:  # plus chunks are consecutive slices padded at the end: labels built padded, then reshaped
-            padded = n_per_strand * subsequence_length
-            labels = strand_labels(features, length, plus, padded_length=padded)
-            cut = {name: getattr(labels, name).reshape((n_per_strand, subsequence_length)
-                                                       + getattr(labels, name).shape[1:]) for name in names}
-        else:
-            labels = strand_labels(features, length, plus)
-            cut = {name: cut_strand(getattr(labels, name), subsequence_length, minus) for name in names}
-        code, weights = labels.code, labels.sample_weights[:length]  # for the label-quality counts
-        del labels
-        if encoded is not None:
-            writer.append("X", cut_strand(encoded, subsequence_length, minus, flip_columns=True))
-        n = len(cut["y"])
-        writer.append("y", cut["y"])
-        writer.append("sample_weights", cut["sample_weights"])
-        writer.append("gene_lengths", cut["gene_lengths"])
-        writer.append("phases", cut["phases"])
-        writer.append("transitions", cut["transitions"])
-        err_samples = cut["sample_weights"].any(axis=1)
-        writer.append("err_samples", err_samples)
-        # True when every base, padding included, is intergenic (upstream's code; its docs say otherwise)
-        writer.append("fully_intergenic_samples", np.all(cut["y"][:, :, 0] == 1, axis=1))
-        writer.append("is_annotated", np.full(n, bool(features)))
-        writer.append("species", np.full(n, species.encode("utf-8")[:25], dtype=h5layout.SPECIES_DTYPE))
-        writer.append("seqids", np.full(n, seqid.encode("utf-8")[:50], dtype=h5layout.SEQID_DTYPE))
-        rows = slice(0, n_per_strand) if plus else slice(n_per_strand, 2 * n_per_strand)
-        writer.append("start_ends", start_ends[rows])
-        summary.add_counts(code, weights)
-        summary.n_chunks_fully_masked += int((~err_samples).sum())
-        summary.n_chunks += n
+        labeller = StrandLabeller(features, length, plus)
+        for a, b in (windows if plus else windows[::-1]):
+            n_chunks = n_chunks_per_strand(b - a, subsequence_length)
+            if plus:  # consecutive slices padded at the end: built padded, then reshaped (no copy)
+                labels = labeller.window(a, b, rows=n_chunks * subsequence_length)
+                cut = {name: getattr(labels, name).reshape((n_chunks, subsequence_length)
+                                                           + getattr(labels, name).shape[1:])
+                       for name in LABEL_ARRAYS}
+            else:
+                labels = labeller.window(a, b)
+                cut = {name: cut_strand(getattr(labels, name), subsequence_length, minus=True)
+                       for name in LABEL_ARRAYS}
+            bases, masked = labeller.class_counts(labels.sample_weights, a, b)
+            del labels
+            if sequence is not None:
+                encoded = encode_sequence(sequence[a:b])
+                writer.append("X", cut_strand(encoded, subsequence_length, minus=not plus, flip_columns=True))
+            for name in LABEL_ARRAYS:
+                writer.append(name, cut[name])
+            err_samples = cut["sample_weights"].any(axis=1)
+            writer.append("err_samples", err_samples)
+            # True when every base, padding included, is intergenic (upstream's code; its docs say otherwise)
+            writer.append("fully_intergenic_samples", np.all(cut["y"][:, :, 0] == 1, axis=1))
+            writer.append("is_annotated", np.full(n_chunks, bool(features)))
+            writer.append("species", np.full(n_chunks, species_bytes, dtype=h5layout.SPECIES_DTYPE))
+            writer.append("seqids", np.full(n_chunks, seqid_bytes, dtype=h5layout.SEQID_DTYPE))
+            first = a // subsequence_length  # this window's chunks among the strand's
+            rows = np.arange(first, first + n_chunks) if plus else 2 * n_per_strand - 1 - np.arange(
+                first + n_chunks - 1, first - 1, -1)
+            writer.append("start_ends", start_ends[rows])
+            summary.add_counts(bases, masked)
+            summary.n_chunks_fully_masked += int((~err_samples).sum())
+            summary.n_chunks += n_chunks

@@ -113,7 +113,8 @@ def _write_database(tmp_db: Path, gff3, fasta, species, accession, version, acqu
         with progress_bar(len(seqids), "import", "seq") as bar:
             for seqid in seqids:
                 coordinate_id = coordinate_ids[mapping[seqid]]
-                (text,) = connection.execute("SELECT sequence FROM coordinate WHERE id = ?", (coordinate_id,)).fetchone()
+                (text,) = connection.execute("SELECT sequence FROM coordinate WHERE id = ?",
+                                             (coordinate_id,)).fetchone()
                 sequence = text.encode("ascii")
                 genes = [build_gene_model(entry, ids, gff3) for entry in annotation.genes_by_seqid[seqid]]
                 detect_errors(genes, mapping[seqid], sequence, min_intron_length)

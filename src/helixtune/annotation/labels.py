@@ -1,7 +1,9 @@
 """Per-base training labels of one sequence and strand, from GeenuFF features (upstream geenuff2h5's numerify).
 
-Built in plus orientation over the whole sequence, then cut into chunks by `helixtune.genome.chunks`:
-- M (n, 3) int8, columns [in transcript, in CDS span, in intron]; error features zero the mask;
+Upstream's 3-column matrix M (in transcript, in CDS span, in intron) is kept as one bit code per base
+(transcript 1, CDS span 2, intron 4) over the whole strand, 1 byte per base; everything else is built
+for one window of the sequence at a time (plus orientation), then cut into chunks by
+`helixtune.genome.chunks`, so memory follows the window, not the sequence:
 - y one-hot [intergenic, UTR, CDS, intron]: intergenic = not transcript; intron wins over the CDS span;
 - sample_weights = the error mask (1 usable, 0 inside an error of an exported transcript);
 - gene_lengths = the full (unclipped) transcript length over its bases, max over overlapping transcripts;
@@ -68,14 +70,14 @@ class LabelFeature:
 
 @dataclass
 class StrandLabels:
-    """Per-base labels of one strand, plus-ordered, shape (rows, ...); rows beyond the sequence are padding."""
+    """Per-base labels of one window of one strand, plus-ordered, shape (rows, ...); rows past the sequence
+    end are zero padding."""
 
     y: np.ndarray
     sample_weights: np.ndarray
     gene_lengths: np.ndarray
     phases: np.ndarray
     transitions: np.ndarray
-    code: np.ndarray  # (n,) uint8 bits transcript 1, CDS span 2, intron 4 (upstream's 3-column M)
 
 
 def _plus_range(feature: LabelFeature, n: int) -> tuple[int, int, int]:
@@ -83,68 +85,98 @@ def _plus_range(feature: LabelFeature, n: int) -> tuple[int, int, int]:
     return max(start, 0), min(end, n), end - start
 
 
-def strand_labels(features: list[LabelFeature], n: int, plus: bool, padded_length: int | None = None) -> StrandLabels:
-    """Labels of one strand of a sequence of length `n`; `features` sorted as upstream (by min(start, end)).
+class StrandLabeller:
+    """The labels of one strand of a sequence of length `n`, window by window.
 
-    With `padded_length` (>= n) the arrays have that many rows, all zero after row n (padding), so that
-    plus-strand chunks are a mere reshape of them.
+    `features`: the exported features of the sequence, sorted as upstream (by min(start, end)); the order
+    decides which CDS wins where CDS overlap.
     """
-    rows = n if padded_length is None else padded_length
-    code = np.zeros(n, dtype=np.uint8)
-    mask = np.zeros(rows, dtype=np.int8)
-    mask[:n] = 1
-    gene_lengths = np.zeros(rows, dtype=np.uint32)
-    phases = np.zeros((rows, 4), dtype=np.int8)
-    phases[:n, 0] = 1
-    own = [f for f in features if f.plus == plus]
-    for feature in own:
-        start, end, full_length = _plus_range(feature, n)
-        if feature.type in _BIT:
-            code[start:end] |= _BIT[feature.type]
-            if feature.type == GEENUFF_TRANSCRIPT and end > start:
-                np.maximum(gene_lengths[start:end], full_length, out=gene_lengths[start:end])
-        elif feature.type in _ERRORS:
-            mask[start:end] = 0
-        else:
-            raise HelixtuneError(f"unknown feature type '{feature.type}' in the gene-model database")
 
-    for feature in own:
-        if feature.type != GEENUFF_CDS:
-            continue
-        start, end, _ = _plus_range(feature, n)
-        if end <= start:
-            continue
-        coding = np.flatnonzero((code[start:end] & 4) == 0) + start  # the CDS span minus (any) introns
-        if len(coding) == 0:
-            continue
-        pattern = np.roll(_PHASE_PATTERN, feature.phase or 0)  # upstream needs phase 0..2; None read as 0
-        classes = np.tile(pattern, -(-len(coding) // 3))
-        if plus:
-            classes = classes[:len(coding)]
-        else:  # 5' end is the high coordinate: reversed, surplus dropped at the 3' (low) end
-            classes = classes[::-1][len(classes) - len(coding):]
-        phases[coding] = _EYE4[classes]
+    def __init__(self, features: list[LabelFeature], n: int, plus: bool):
+        self.n = n
+        self.plus = plus
+        self.features = [f for f in features if f.plus == plus]
+        for f in self.features:
+            if f.type not in _BIT and f.type not in _ERRORS:
+                raise HelixtuneError(f"unknown feature type '{f.type}' in the gene-model database")
+        ranges = np.array([_plus_range(f, n)[:2] for f in self.features], dtype=np.int64).reshape(-1, 2)
+        self.low, self.high = ranges[:, 0], ranges[:, 1]
+        self.code = np.zeros(n, dtype=np.uint8)
+        for f, lo, hi in zip(self.features, self.low, self.high):
+            if f.type in _BIT:
+                self.code[lo:hi] |= _BIT[f.type]
 
-    y = np.zeros((rows, 4), dtype=np.int8)
-    np.take(_Y_OF_CODE, code, axis=0, out=y[:n])
-    return StrandLabels(y, mask, gene_lengths, phases, transitions_of(code, rows), code)
+    def class_counts(self, sample_weights: np.ndarray, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """Bases per class in [a, b), and those with weight 0 (`sample_weights` of that window)."""
+        code = self.code[a:b]
+        per_code = np.bincount(code, minlength=8)
+        masked_per_code = np.bincount(code[sample_weights[: b - a] == 0], minlength=8)
+        return (np.bincount(CLASS_OF_CODE, weights=per_code, minlength=4).astype(np.int64),
+                np.bincount(CLASS_OF_CODE, weights=masked_per_code, minlength=4).astype(np.int64))
 
+    def _coding_count(self, lo: int, hi: int) -> int:
+        """Bases in [lo, hi) outside every intron of this strand."""
+        if hi <= lo:
+            return 0
+        return (hi - lo) - int(np.count_nonzero(self.code[lo:hi] & 4))
 
-def transitions_of(code: np.ndarray, rows: int | None = None) -> np.ndarray:
-    """(rows, 6) int8 transition marks from the per-base codes (rows beyond the sequence stay 0).
+    def window(self, a: int, b: int, rows: int | None = None) -> StrandLabels:
+        """Labels of bases [a, b) (0 <= a < b <= n), with `rows` >= b - a rows (the rest zero padding)."""
+        n_real = b - a
+        rows = n_real if rows is None else rows
+        mask = np.zeros(rows, dtype=np.int8)
+        mask[:n_real] = 1
+        gene_lengths = np.zeros(rows, dtype=np.uint32)
+        phases = np.zeros((rows, 4), dtype=np.int8)
+        phases[:n_real, 0] = 1
+        inside = np.flatnonzero((self.low < b) & (self.high > a))  # ascending: upstream's feature order
+        for k in inside:
+            f, lo, hi = self.features[k], max(int(self.low[k]), a), min(int(self.high[k]), b)
+            if f.type in _ERRORS:
+                mask[lo - a:hi - a] = 0
+            elif f.type == GEENUFF_TRANSCRIPT:
+                full_length = _plus_range(f, self.n)[2]
+                np.maximum(gene_lengths[lo - a:hi - a], full_length, out=gene_lengths[lo - a:hi - a])
+        for k in inside:
+            f = self.features[k]
+            if f.type != GEENUFF_CDS:
+                continue
+            cds_lo, cds_hi = int(self.low[k]), int(self.high[k])
+            lo, hi = max(cds_lo, a), min(cds_hi, b)
+            coding = np.flatnonzero((self.code[lo:hi] & 4) == 0)  # the CDS span minus (any) introns
+            if len(coding) == 0:
+                continue
+            # rank of each coding base from the CDS's 5' end (low end on plus, high end on minus)
+            if self.plus:
+                rank = self._coding_count(cds_lo, lo) + np.arange(len(coding))
+            else:
+                rank = self._coding_count(hi, cds_hi) + np.arange(len(coding) - 1, -1, -1)
+            pattern = np.roll(_PHASE_PATTERN, f.phase or 0)  # upstream needs phase 0..2; None read as 0
+            phases[coding + (lo - a)] = _EYE4[pattern[rank % 3]]
 
-    A base gets a mark when a column switches between it and either neighbour, so both bases flanking a
-    boundary are marked; the sequence ends count as no switch (upstream appends a zero row).
-    """
-    n = len(code)
-    out = np.zeros((n if rows is None else rows, 6), dtype=np.int8)
-    if n == 0:
+        y = np.zeros((rows, 4), dtype=np.int8)
+        np.take(_Y_OF_CODE, self.code[a:b], axis=0, out=y[:n_real])
+        return StrandLabels(y, mask, gene_lengths, phases, self._transitions(a, b, rows))
+
+    def _transitions(self, a: int, b: int, rows: int) -> np.ndarray:
+        """Transition marks of [a, b): a base is marked where a column switches between it and a neighbour;
+        the sequence ends count as no switch (upstream appends a zero row)."""
+        out = np.zeros((rows, 6), dtype=np.int8)
+        n_real = b - a
+        extended = np.empty(n_real + 2, dtype=np.uint16)
+        extended[1:-1] = self.code[a:b]
+        extended[0] = self.code[a - 1] if a > 0 else self.code[a]
+        extended[-1] = self.code[b] if b < self.n else self.code[b - 1]
+        index = extended[:-2] * 64
+        index += extended[1:-1] * 8
+        index += extended[2:]
+        np.take(_TRANSITIONS_OF_CODES, index, axis=0, out=out[:n_real])
         return out
-    extended = np.empty(n + 2, dtype=np.uint16)
-    extended[1:-1] = code
-    extended[0], extended[-1] = code[0], code[-1]
-    index = extended[:-2] * 64
-    index += extended[1:-1] * 8
-    index += extended[2:]
-    np.take(_TRANSITIONS_OF_CODES, index, axis=0, out=out[:n])
-    return out
+
+
+def strand_labels(features: list[LabelFeature], n: int, plus: bool) -> StrandLabels:
+    """Labels of a whole strand (a single window over the sequence)."""
+    if n == 0:
+        return StrandLabels(np.zeros((0, 4), np.int8), np.zeros(0, np.int8), np.zeros(0, np.uint32),
+                            np.zeros((0, 4), np.int8), np.zeros((0, 6), np.int8))
+    return StrandLabeller(features, n, plus).window(0, n)

@@ -14,7 +14,8 @@ from helixtune.errors import InputFileError
 
 
 def gff_to_h5(gff3, fasta, h5_path, species: str, subsequence_length: int = DEFAULT_SUBSEQUENCE_LENGTH,
-              compression: str = "gzip", with_x: bool = True, **import_options) -> tuple[ImportSummary, ExportSummary]:
+              compression: str = "gzip", with_x: bool = True, sequence_order: str = "length",
+              **import_options) -> tuple[ImportSummary, ExportSummary]:
     """Import `gff3` + `fasta` and export the annotated h5 to `h5_path`; the database is temporary."""
     h5_path = Path(h5_path)
     if not h5_path.name.endswith(".h5"):
@@ -25,5 +26,5 @@ def gff_to_h5(gff3, fasta, h5_path, species: str, subsequence_length: int = DEFA
         db_path = Path(tmp) / "annotation.sqlite3"
         imported = import_gff(gff3, fasta, db_path, species, **import_options)
         exported = export_h5(db_path, h5_path, subsequence_length=subsequence_length, compression=compression,
-                             with_x=with_x)
+                             with_x=with_x, sequence_order=sequence_order)
     return imported, exported

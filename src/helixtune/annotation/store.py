@@ -128,10 +128,12 @@ class StoreWriter:
         return 1
 
     def add_coordinate(self, coordinate_id: int, seqid: str, sequence: bytes, sha1: str, genome_id: int = 1) -> None:
-        self.db.execute("INSERT INTO coordinate (id, sequence, length, seqid, sha1, genome_id) VALUES (?, ?, ?, ?, ?, ?)",
+        self.db.execute("INSERT INTO coordinate (id, sequence, length, seqid, sha1, genome_id) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
                         (coordinate_id, sequence.decode("ascii"), len(sequence), seqid, sha1, genome_id))
 
-    def add_feature(self, feature, coordinate_id: int, piece_id: int | None = None, protein_id: int | None = None) -> int:
+    def add_feature(self, feature, coordinate_id: int, piece_id: int | None = None,
+                    protein_id: int | None = None) -> int:
         fid = self._new_id("feature")
         self.rows["feature"].append((fid, feature.given_name, feature.type, feature.start,
                                      feature.start_is_biological_start, feature.end, feature.end_is_biological_end,

@@ -1,4 +1,4 @@
-"""`helixtune export`: SQLite gene-model store -> annotated training h5 (upstream geenuff2h5)."""
+"""`helixtune export` (alias `geenuff2h5`): SQLite gene-model store -> annotated training h5."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ def add_export_arguments(parser) -> None:
     parser.add_argument("--modes", default="all",
                         help="'all' (default) or a comma list of X,y,anno_meta,transitions; as upstream, only "
                              "leaving out X changes the output (no data/X)")
+    parser.add_argument("--sequence-order", choices=("length", "fasta"), default="length",
+                        help="'length' (default): upstream geenuff2h5's order, longest sequence first; 'fasta': "
+                             "FASTA order, row by row like `encode` genome files and predictions made on them")
     parser.add_argument("--write-by", type=int, default=None, help=argparse.SUPPRESS)  # output does not depend on it
     parser.add_argument("--no-multiprocess", action="store_true", help=argparse.SUPPRESS)
 
@@ -22,7 +25,8 @@ def with_x(modes: str) -> bool:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "export", help="export a gene-model database to an annotated training h5 (labels + sequence)",
+        "export", aliases=["geenuff2h5"],
+        help="export a gene-model database to an annotated training h5 (labels + sequence)",
         description="Write data/X, y, phases, transitions, sample_weights (0 in gene-model error regions and "
                     "padding), gene_lengths, per-subsequence flags, seqids, start_ends and species, exactly as "
                     "upstream geenuff2h5.py, and print a label-quality summary.")
@@ -39,6 +43,7 @@ def run(args) -> int:
     from helixtune.annotation.export import export_h5
 
     summary = export_h5(args.input_db_path, args.h5_output_path, subsequence_length=args.subsequence_length,
-                        compression=args.compression, with_x=with_x(args.modes), fasta=args.fasta)
+                        compression=args.compression, with_x=with_x(args.modes), fasta=args.fasta,
+                        sequence_order=args.sequence_order)
     print("\n".join(summary.lines()))
     return 0

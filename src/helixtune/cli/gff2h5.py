@@ -21,7 +21,8 @@ def run(args) -> int:
 
     imported, exported = gff_to_h5(args.gff3, args.fasta, args.h5_output_path, args.species,
                                    subsequence_length=args.subsequence_length, compression=args.compression,
-                                   with_x=with_x(args.modes), log_file=args.log_file,
+                                   with_x=with_x(args.modes), sequence_order=args.sequence_order,
+                                   log_file=args.log_file,
                                    min_intron_length=args.min_intron_length, accession=args.accession,
                                    version=args.genome_version, acquired_from=args.acquired_from)
     print("\n".join(imported.lines()))

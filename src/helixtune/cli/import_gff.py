@@ -1,4 +1,4 @@
-"""`helixtune import`: GFF3 + FASTA -> SQLite gene-model store with detected errors (upstream import2geenuff)."""
+"""`helixtune import` (alias `import2geenuff`): GFF3 + FASTA -> SQLite gene-model store with detected errors."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ def add_import_arguments(parser) -> None:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "import", help="import a GFF3 annotation and its FASTA into an SQLite gene-model database",
+        "import", aliases=["import2geenuff"],
+        help="import a GFF3 annotation and its FASTA into an SQLite gene-model database",
         description="Parse a GFF3 annotation (genes, transcripts, exons, CDS; assembled by Parent) with its "
                     "FASTA into an SQLite gene-model database in GeenuFF's schema, recording gene-model errors "
                     "(missing UTRs, start/stop codons, bad phases, short introns, overlapping exons or genes) "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import shlex
 import sys
 
@@ -90,9 +91,12 @@ def register(subparsers) -> None:
                    help="a hidden Dense layer before the new final layer (coverage mode)")
     g.add_argument("--hidden-units", type=int, default=None,
                    help="width of the new hidden layer (default: the base model's units // 2)")
+    g.add_argument("--head-init", choices=["pretrained", "random"], default="pretrained",
+                   help="a new final layer starts as the pretrained one (coverage weights 0) where shapes allow, "
+                        "or at random as upstream (default: %(default)s)")
     g.add_argument("--upstream-fine-tune", action="store_true",
                    help="reproduce upstream exactly: coverage mode drops the last BiLSTM (its dense_at - 2 cut), "
-                        "linear hidden layer of --units // 2")
+                        "linear hidden layer of --units // 2, new final layer at random")
     g = p.add_argument_group("resources")
     g.add_argument("--devices", type=_devices, default=1, help="devices per node, or 'auto' (default: 1)")
     g.add_argument("--num-nodes", type=int, default=1)
@@ -123,11 +127,12 @@ def run(args) -> int:
         fine_tune_mode=args.fine_tune_mode, fine_tune_resume=args.fine_tune_resume,
         input_coverage=args.input_coverage, coverage_norm=args.coverage_norm,
         post_coverage_hidden_layer=args.post_coverage_hidden_layer, hidden_units=args.hidden_units,
-        upstream_fine_tune=args.upstream_fine_tune, seed=args.seed, devices=args.devices,
+        head_init=args.head_init, upstream_fine_tune=args.upstream_fine_tune, seed=args.seed, devices=args.devices,
         num_nodes=args.num_nodes, accelerator=args.accelerator, precision=args.precision,
         num_workers=args.workers, run_dir=args.run_dir, restart=args.restart,
         save_every_check=args.save_every_check, allow_degenerate_labels=args.allow_degenerate_labels,
         deterministic=args.deterministic, command=shlex.join(["helixtune"] + sys.argv[1:]))
     path = train_model(config, verbose=args.verbose)
-    print(path)
+    if os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0":
+        print(path)  # once, not from every DDP process
     return 0

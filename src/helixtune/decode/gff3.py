@@ -86,7 +86,8 @@ def gene_records(gene_runs: np.ndarray, offset: int, gene_name: str) -> list[tup
     for record in features:
         if current_exon_end is None or current_exon_end < record[1]:
             exon_start, exon_end = next(exon_iter)
-            records.append(("exon", exon_start, exon_end, ".", f"ID={gene_name}.1.exon.{exon_index};Parent={gene_name}.1"))
+            records.append(("exon", exon_start, exon_end, ".",
+                            f"ID={gene_name}.1.exon.{exon_index};Parent={gene_name}.1"))
             exon_index += 1
             current_exon_end = exon_end
         records.append(record)

@@ -12,7 +12,7 @@ costs (float64 step costs truncated to micro-units per step). Two searches live 
 
 `tie_free_labels` settles most ties without replaying: when every path upstream could pick gives each
 base the same label (e.g. Coding0 versus Stop0T over an N), the choice does not show in the output.
-`solve_region` tries the DP, then the tie check, then the replay. Both return the traced path as runs of
+`solve_region` tries the DP, then the tie check, then the replay. All return the traced path as runs of
 annotation labels: an (k, 3) int64 array of [start, end, label) in region coordinates.
 """
 
@@ -32,11 +32,7 @@ RING = 64  # > the longest step (49 bases), so a ring of cost rows suffices for 
 RING_MASK = RING - 1
 TIE = np.uint8(0x80)
 
-# numba sees these as compile-time constants
-_DSS = S.DSS
-_GTAG_BASES, _GCAG_BASES, _ATAC_BASES = S.DSS_BASES
-_EM_INTRON = S.EM_INTRON
-_N = S.N_STATES
+_N = S.N_STATES  # a compile-time constant for numba
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -149,29 +145,9 @@ def _step_cost(src, dst, kind, t, n, bp, em, base_count, em_col, ent_kind, itype
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _slot_step(kind, src_type, ent_kind_, col, m, t, n, bp, em):
-    """`_step_cost` for a slot (transition properties that determine the cost), same arithmetic."""
-    if t + m > n:
-        return np.int64(-1)
-    if kind == 0:
-        local = 0.0
-    else:
-        ex = _extra(kind, _acceptor(src_type, t, bp), t, n, bp)
-        if ex < 0.0:
-            return np.int64(-1)
-        en = _entrance(ent_kind_, t, n, bp)
-        if en < 0.0:
-            return np.int64(-1)
-        local = ex + en
-    for pos in range(t, t + m):
-        local += em[pos, col]
-    return _to_step(local)
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
 def _slot_steps_at(t, n, bp, em, slot_kind, slot_src_type, slot_ent_kind, slot_col, slot_len, ent8, codon, acc,
                    out):
-    """All slot step costs at path end t < n: `_slot_step` with the shared terms computed once."""
+    """All slot step costs at path end t < n: `_step_cost`'s arithmetic, shared terms computed once."""
     a, c, g, tt = bp[t, 1], bp[t, 0], bp[t, 3], bp[t, 2]
     ent8[0] = 0.0
     ent8[1] = a * START_STOP_WEIGHT
@@ -241,9 +217,9 @@ def _path_to_label_runs(path_states, path_starts, path_ends, label):
 @numba.njit(cache=True, nogil=True)
 def _forward(bp, em, succ_off, succ_state, slot_of, base_count, slot_kind, slot_src_type, slot_ent_kind, slot_col,
              slot_len, full):
-    """Forward pass in upstream's integer costs. Returns (cost, parent_cost, back).
+    """Forward pass in upstream's integer costs. Returns (cost, back).
 
-    cost/parent_cost rows are path ends (all n + 1 of them when `full`, else a ring of RING rows);
+    cost rows are path ends (all n + 1 of them when `full`, else a ring of RING rows);
     back[(t * 73) + s] is the chosen predecessor state, with the TIE bit set when an equally cheap
     predecessor with an equally cheap parent exists (upstream's choice then depends on its heap order).
     Step costs depend only on a few properties of a transition ("slots"), so they are computed once per
@@ -252,7 +228,7 @@ def _forward(bp, em, succ_off, succ_state, slot_of, base_count, slot_kind, slot_
     n = em.shape[0]
     rows = n + 1 if full else RING
     cost = np.full((rows, _N), INF, np.int64)
-    parent_cost = np.full((rows, _N), INF, np.int64)
+    parent_cost = np.full((RING, _N), INF, np.int64)  # only rows still being written are needed
     back = np.zeros((n + 1) * _N, np.uint8)
     cost[0, 0] = 0
     parent_cost[0, 0] = 0
@@ -276,23 +252,24 @@ def _forward(bp, em, succ_off, succ_state, slot_of, base_count, slot_kind, slot_
                 e = t + base_count[d]
                 cand = cp + step
                 tr = e if full else e & RING_MASK
+                pr = e & RING_MASK
                 old = cost[tr, d]
                 if cand < old:
                     cost[tr, d] = cand
-                    parent_cost[tr, d] = cp
+                    parent_cost[pr, d] = cp
                     back[e * _N + d] = np.uint8(p)
                 elif cand == old:
                     # upstream expands the cheaper parent first and keeps the first arrival
-                    if cp < parent_cost[tr, d]:
-                        parent_cost[tr, d] = cp
+                    if cp < parent_cost[pr, d]:
+                        parent_cost[pr, d] = cp
                         back[e * _N + d] = np.uint8(p)
-                    elif cp == parent_cost[tr, d]:
+                    elif cp == parent_cost[pr, d]:
                         back[e * _N + d] = back[e * _N + d] | TIE
-        if not full:
-            for s in range(_N):
+        for s in range(_N):
+            if not full:
                 cost[row, s] = INF
-                parent_cost[row, s] = INF
-    return cost, parent_cost, back
+            parent_cost[t & RING_MASK, s] = INF
+    return cost, back
 
 
 @numba.njit(cache=True, nogil=True)
@@ -304,7 +281,7 @@ def viterbi_path(bp, em, succ_off, succ_state, slot_of, base_count, slot_kind, s
     cheap final states.
     """
     n = em.shape[0]
-    cost, parent_cost, back = _forward(bp, em, succ_off, succ_state, slot_of, base_count, slot_kind,
+    cost, back = _forward(bp, em, succ_off, succ_state, slot_of, base_count, slot_kind,
                                        slot_src_type, slot_ent_kind, slot_col, slot_len, False)
     # the answer: the cheapest state at the region end (must be unique to be decidable)
     final_row = n & RING_MASK
@@ -356,7 +333,7 @@ def tie_free_labels(bp, em, succ_off, succ_state, slot_of, base_count, slot_kind
     parent), and checks that each base gets one label from all of them.
     """
     n = em.shape[0]
-    cost, _, _ = _forward(bp, em, succ_off, succ_state, slot_of, base_count, slot_kind, slot_src_type,
+    cost, _ = _forward(bp, em, succ_off, succ_state, slot_of, base_count, slot_kind, slot_src_type,
                           slot_ent_kind, slot_col, slot_len, True)
     empty = np.empty((0, 3), np.int64)
     best = INF
@@ -469,7 +446,7 @@ def _sift_down_to_bottom(hp, he, hs, size):
 
 
 @numba.njit(cache=True, nogil=True)
-def best_first_path(bp, em, succ_off, succ_state, succ_kind, base_count, em_col, ent_kind, itype, ipart, label):
+def best_first_path(bp, em, succ_off, succ_state, succ_kind, base_count, em_col, ent_kind, itype, label):
     """Upstream's search: pop the cheapest eval (ties: larger end first, then heap order), expand, repeat."""
     n = em.shape[0]
     best = np.full((n + 1) * _N, INF, np.int64)
@@ -540,7 +517,7 @@ def best_first_path(bp, em, succ_off, succ_state, succ_kind, base_count, em_col,
 @numba.njit(cache=True, nogil=True)
 def _solve(bases, classes, phases, cost_model, force_best_first,
            succ_off, succ_state, succ_kind, slot_of, base_count, slot_kind, slot_src_type, slot_ent_kind, slot_col,
-           slot_len, label, em_col, ent_kind, itype, ipart, pred_off, pred_state, pred_kind):
+           slot_len, label, em_col, ent_kind, itype, pred_off, pred_state, pred_kind):
     bp = base_penalties(bases)
     em = emission_costs(classes, phases, cost_model)
     if not force_best_first:
@@ -554,8 +531,7 @@ def _solve(bases, classes, phases, cost_model, force_best_first,
                                    pred_state, pred_kind)
         if ok:
             return runs, 1
-    return best_first_path(bp, em, succ_off, succ_state, succ_kind, base_count, em_col, ent_kind, itype, ipart,
-                           label), 2
+    return best_first_path(bp, em, succ_off, succ_state, succ_kind, base_count, em_col, ent_kind, itype, label), 2
 
 
 def _slots():
@@ -576,7 +552,7 @@ def _slots():
 
 _SLOT_OF, _SLOT_COLUMNS = _slots()
 _TABLES = (S.SUCCESSOR_OFFSETS, S.SUCCESSOR_STATE, S.SUCCESSOR_KIND, _SLOT_OF, S.BASE_COUNT, *_SLOT_COLUMNS,
-           S.LABEL, S.EMISSION_COLUMN, S.ENTRANCE_KIND, S.STATE_INTRON_TYPE, S.STATE_INTRON_PART,
+           S.LABEL, S.EMISSION_COLUMN, S.ENTRANCE_KIND, S.STATE_INTRON_TYPE,
            S.PREDECESSOR_OFFSETS, S.PREDECESSOR_STATE, S.PREDECESSOR_KIND)
 
 # how a region was solved

@@ -200,6 +200,14 @@ class HybridModel(nn.Module):
         n = self.config.lstm_layers if lstm_layers is None else lstm_layers
         return 2 * self.config.units if n > 0 else self.config.pool_size * self.config.filter_depth
 
+    def use_bfloat16_convolutions(self) -> "HybridModel":
+        """Inference speed-up on CPUs with bfloat16 units: convolutions (+ BatchNorm) in bfloat16, everything
+        after them (BiLSTMs, Dense, softmax) in float32. Measured on upstream models: <= 1e-4 change of the
+        probabilities (bfloat16 in the BiLSTMs, as plain autocast does, changes them by ~2e-3)."""
+        self.convs.to(torch.bfloat16)
+        self.norms.to(torch.bfloat16)
+        return self
+
     # -- forward -------------------------------------------------------------------------------------
     def features(self, x: torch.Tensor, lstm_layers: int | None = None) -> torch.Tensor:
         """(B, L, C) -> per-timestep features (B, T, D) after the first `lstm_layers` BiLSTMs (default all).
@@ -220,6 +228,8 @@ class HybridModel(nn.Module):
                 h = self.norms[i](h)
         # Keras Reshape(-1, P*F) on channels-last: base offset major, filter minor
         h = h.transpose(1, 2).reshape(batch, length // c.pool_size, c.pool_size * c.filter_depth)
+        if self.lstms:  # the convolutions may run in reduced precision; the recurrences never do
+            h = h.to(self.lstms[0].weight_ih_l0.dtype)
         h = self.dropout1(h)
         for lstm in self.lstms[:n_lstm]:
             h, _ = lstm(h)

@@ -23,6 +23,22 @@ def resolve_device(name: str | None) -> torch.device:
     return device
 
 
+PRECISIONS = ("auto", "float32", "bfloat16-conv")
+
+
+def cpu_has_bfloat16() -> bool:
+    """True when oneDNN runs bfloat16 natively here (AVX512-BF16 / AMX); emulated bfloat16 would be slower."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def _conv_owner(model):
+    """The HybridModel whose convolutions run first (the model itself or a fine-tuned model's base)."""
+    return getattr(model, "base", model)
+
+
 def available_cpus() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -38,12 +54,16 @@ class Engine:
     cores are shared), while independent sub-batches scale almost linearly. Rows are independent, so the
     split does not change results.
 
-    mixed_precision: float16 autocast on CUDA, bfloat16 autocast on CPU (faster on CPUs with AMX/AVX512-BF16,
-    but bfloat16 keeps only 8 bits of mantissa: check the tolerance you need before using it on CPU).
+    precision (CPU): "float32"; "bfloat16-conv" runs the convolutions in bfloat16 and everything after them in
+    float32 (about 1.8x faster on CPUs with bfloat16 units; probabilities change by ~1e-4, below the float16
+    resolution of the predictions file); "auto" picks bfloat16-conv where the CPU has native bfloat16.
+    mixed_precision (CUDA): float16 autocast of the whole network.
     """
 
     def __init__(self, model: torch.nn.Module, device: str | None = "cpu", mixed_precision: bool = False,
-                 threads: int | None = None):
+                 threads: int | None = None, precision: str = "auto"):
+        if precision not in PRECISIONS:
+            raise HelixtuneError(f"unknown precision '{precision}' (use one of {', '.join(PRECISIONS)})")
         self.device = resolve_device(device)
         self.workers = 1
         if self.device.type == "cpu":
@@ -52,6 +72,13 @@ class Engine:
         elif threads:
             torch.set_num_threads(int(threads))
         self.pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
+        self.precision = "float32"
+        if self.device.type == "cpu" and (precision == "bfloat16-conv" or (precision == "auto" and cpu_has_bfloat16())):
+            import copy
+
+            model = copy.deepcopy(model)  # never change the caller's model
+            _conv_owner(model).use_bfloat16_convolutions()
+            self.precision = "bfloat16-conv"
         self.model = model.to(self.device).eval()
         self.mixed_precision = mixed_precision
         self.n_outputs = 2 if model.predict_phase else 1
@@ -61,7 +88,7 @@ class Engine:
             return contextlib.nullcontext()
         if self.device.type == "cuda":
             return torch.autocast("cuda", dtype=torch.float16)
-        return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()  # CPU: see `precision`
 
     def __call__(self, x: np.ndarray) -> list[np.ndarray]:
         if self.pool is None or len(x) < 2:

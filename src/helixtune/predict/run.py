@@ -35,7 +35,8 @@ class PredictOptions:
     overlap_core_length: int | None = None  # default int(L * 3 / 4)
     device: str = "cpu"
     threads: int | None = None
-    mixed_precision: bool = False
+    mixed_precision: bool = False  # CUDA: float16 autocast
+    precision: str = "auto"  # CPU: auto | float32 | bfloat16-conv (see engine.Engine)
     compression: str = "gzip"
     # where the real bases of padded minus-strand chunks go: "genome" = as in the genome h5 (what HelixerPost
     # reads); "helixer-0.3.6" = padding first, as upstream 0.3.6 writes them
@@ -102,6 +103,39 @@ class _Writer:
             ds[first:last] = values.astype(np.float16)
 
 
+class _BackgroundWriter:
+    """Compress and write in a second thread, in order, so the network never waits for gzip."""
+
+    def __init__(self, writer: _Writer, depth: int = 2):
+        self.writer = writer
+        self.items: queue.Queue = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._work, daemon=True)
+        self.thread.start()
+
+    def _work(self):
+        while True:
+            item = self.items.get()
+            if item is None:
+                return
+            if self.error is None:
+                try:
+                    self.writer.write(*item)
+                except BaseException as err:  # reported to the producer
+                    self.error = err
+
+    def write(self, first: int, outputs: list[np.ndarray]) -> None:
+        if self.error is not None:
+            raise self.error
+        self.items.put((first, outputs))
+
+    def close(self) -> None:
+        self.items.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 def _plain_batches(source: PredictionInput, batch_size: int):
     for first in range(0, source.n_rows, batch_size):
         last = min(first + batch_size, source.n_rows)
@@ -140,17 +174,20 @@ def predict_file(model, test_data, output_path, options: PredictOptions | None =
                 ov.check_overlap_parameters(length, offset, core)
             except ValueError as err:
                 raise HelixtuneError(str(err)) from None
-        engine = Engine(model, options.device, options.mixed_precision, options.threads)
+        engine = Engine(model, options.device, options.mixed_precision, options.threads, options.precision)
         with atomic_output(output_path) as tmp, h5layout.open_h5(tmp, "w") as out:
-            writer = _Writer(out, source.n_rows, length, engine.n_outputs, options.compression, source.start_ends,
-                             options.padded_minus_layout)
-            with progress_bar(total=source.n_rows, desc="predict", unit="chunk") as bar:
-                if options.overlap:
-                    _run_overlap(engine, source, writer, offset, core, options, bar)
-                else:
-                    for first, rows in _prefetch(_plain_batches(source, options.batch_size)):
-                        writer.write(first, engine(rows))
-                        bar.update(len(rows))
+            writer = _BackgroundWriter(_Writer(out, source.n_rows, length, engine.n_outputs, options.compression,
+                                               source.start_ends, options.padded_minus_layout))
+            try:
+                with progress_bar(total=source.n_rows, desc="predict", unit="chunk") as bar:
+                    if options.overlap:
+                        _run_overlap(engine, source, writer, offset, core, options, bar)
+                    else:
+                        for first, rows in _prefetch(_plain_batches(source, options.batch_size)):
+                            writer.write(first, engine(rows))
+                            bar.update(len(rows))
+            finally:
+                writer.close()
             out.attrs["model_config"] = model_config_attr
             out.attrs["n_bases_removed"] = np.int64(0)  # L % pool size is 0: such files are refused
             out.attrs["test_data_path"] = str(test_data)
@@ -159,6 +196,8 @@ def predict_file(model, test_data, output_path, options: PredictOptions | None =
             if model_md5sum:
                 out.attrs["model_md5sum"] = str(model_md5sum)  # str, not bytes: HelixerPost reads a UTF-8 string
             out.attrs["padded_minus_layout"] = options.padded_minus_layout
+            out.attrs["precision"] = ("float16-autocast" if options.mixed_precision and engine.device.type == "cuda"
+                                      else engine.precision)
             out.attrs["overlap"] = (f"offset {offset}, core length {core}" if options.overlap else "none")
             from helixtune import __version__
             out.attrs["helixtune_version"] = __version__
@@ -170,7 +209,7 @@ def predict_file(model, test_data, output_path, options: PredictOptions | None =
         source.close()
 
 
-def _run_overlap(engine: Engine, source: PredictionInput, writer: _Writer, offset: int, core: int,
+def _run_overlap(engine: Engine, source: PredictionInput, writer, offset: int, core: int,
                  options: PredictOptions, bar) -> None:
     """Feed windows of consecutive blocks to the network in batches of `batch_size`; write blocks in order."""
     length = source.length

@@ -421,4 +421,21 @@ def format_report(report: dict) -> str:
     if "versus_reference" not in base:
         lines += ["", "No reference annotation was given (--reference-gff), so accuracy is not measured; "
                       "agreement and confidence are not accuracy."]
+    lines += ["", verdict(report)]
     return "\n".join(lines) + "\n"
+
+
+def verdict(report: dict) -> str:
+    """One plain sentence on whether the tuned model is worth using, from what the report can tell."""
+    base, tuned = report["models"]["base"], report["models"]["tuned"]
+    if tuned["genes"] < max(1, base["genes"] // 10):
+        return (f"Verdict: the tuned model finds {tuned['genes']} genes against the base model's {base['genes']}; "
+                "its training did not converge (confidence fell). Do not use it: train longer (--epochs), with a "
+                "higher --learning-rate, or keep more pseudolabels (--keep-fraction).")
+    if "versus_reference" in base:
+        before, after = base["versus_reference"].get("gene_f1"), tuned["versus_reference"].get("gene_f1")
+        if before is not None and after is not None:
+            change = "improved" if after > before else "did not improve"
+            return f"Verdict: against the reference, gene-level F1 {change} ({before:.4f} -> {after:.4f})."
+    return ("Verdict: the tuned model finds genes; without a reference annotation, check it on genes you trust "
+            "before replacing the base model's annotation.")

@@ -50,6 +50,7 @@ class TrainConfig:
     coverage_norm: str | None = None  # log | linear | None
     post_coverage_hidden_layer: bool = False
     hidden_units: int | None = None  # width of the new hidden layer (default: base units // 2)
+    head_init: str = "pretrained"  # pretrained | random: how a new final layer starts (upstream: random)
     upstream_fine_tune: bool = False  # reproduce upstream exactly: coverage cut at dense_at - 2, linear hidden
     # run control
     seed: int = 0
@@ -75,12 +76,19 @@ class TrainConfig:
         if self.fine_tune_mode is not None and self.fine_tune_mode not in FINE_TUNE_MODES:
             raise HelixtuneError(f"--fine-tune-mode must be one of {', '.join(FINE_TUNE_MODES)}, "
                                  f"got {self.fine_tune_mode!r}")
+        if self.head_init not in ("pretrained", "random"):
+            raise HelixtuneError(f"--head-init must be pretrained or random, got {self.head_init!r}")
         if self.optimizer.lower() not in ("adamw", "adam"):
             raise HelixtuneError(f"--optimizer must be adamw or adam, got {self.optimizer!r}")
         for name in ("epochs", "batch_size", "val_test_batch_size", "patience", "check_every_nth_batch",
                      "checkpoint_every_nth_batch"):
             if int(getattr(self, name)) < 1:
                 raise HelixtuneError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if self.class_weights is not None and len(self.class_weights) != 4:
+            raise HelixtuneError(f"--class-weights needs 4 numbers (intergenic, UTR, CDS, intron), "
+                                 f"got {len(self.class_weights)}")
+        if self.transition_weights is not None and len(self.transition_weights) != 6:
+            raise HelixtuneError(f"--transition-weights needs 6 numbers, got {len(self.transition_weights)}")
         if self.learning_rate <= 0:
             raise HelixtuneError(f"--learning-rate must be positive, got {self.learning_rate}")
         mode = self.resolved_mode()
@@ -114,7 +122,8 @@ class TrainConfig:
         keys = ("data_dir", "cnn_layers", "lstm_layers", "units", "filter_depth", "kernel_size", "pool_size",
                 "dropout1", "dropout2", "predict_phase", "batch_size", "class_weights", "transition_weights",
                 "load_model_path", "fine_tune_resume", "input_coverage", "coverage_norm",
-                "post_coverage_hidden_layer", "hidden_units", "upstream_fine_tune", "seed", "optimizer")
+                "post_coverage_hidden_layer", "hidden_units", "upstream_fine_tune", "seed", "optimizer",
+                "head_init")
         out = {k: getattr(self, k) for k in keys}
         out["mode"] = self.resolved_mode()
         out["data_dir"] = str(Path(self.data_dir).resolve())

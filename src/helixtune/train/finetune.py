@@ -16,7 +16,10 @@ Where we deviate from upstream by default (`upstream_fine_tune=True` restores up
   last BiLSTM of released models (no dropout2 layer) — and the only one of one-BiLSTM models;
 - the hidden layer has a ReLU; upstream's is linear (so Dense∘Dense collapses to one linear map);
 - `head+hidden` adds the hidden layer without coverage too; upstream ignores --post-coverage-hidden-layer
-  without --input-coverage.
+  without --input-coverage;
+- the new final layer of `head` and `coverage` (without hidden layer) starts as a copy of the pretrained final
+  layer (coverage weights 0), so tuning starts from the pretrained model's predictions; upstream starts it at
+  random (`--head-init random`).
 """
 
 from __future__ import annotations
@@ -56,6 +59,26 @@ def unfreeze_(model: torch.nn.Module) -> torch.nn.Module:
         model.base_frozen = False
     model.train()
     return model
+
+
+def init_head_from_pretrained_(model: FineTunedModel, weight: torch.Tensor, bias: torch.Tensor) -> str:
+    """Start the new final layer as the pretrained one, so tuning starts from the pretrained predictions.
+
+    Possible when the new layer reads the complete network's features directly (no hidden layer, every BiLSTM
+    kept) and has the same outputs; coverage columns start at 0, so the tuned model initially predicts exactly
+    what the base model does and the coverage weights grow from there. Returns 'pretrained' or 'random'.
+    """
+    head = model.head
+    width = weight.shape[1]
+    usable = (model.hidden is None and model.excerpt_lstm_layers == model.base.config.lstm_layers
+              and head.out_features == weight.shape[0] and head.in_features >= width)
+    if not usable:
+        return "random"
+    with torch.no_grad():
+        head.weight.zero_()
+        head.weight[:, :width] = weight
+        head.bias.copy_(bias)
+    return "pretrained"
 
 
 def trainable_parameter_names(model: torch.nn.Module) -> list[str]:
@@ -140,7 +163,10 @@ def build_training_model(config, coverage_tracks: int = 0) -> tuple[torch.nn.Mod
                 raise HelixtuneError("coverage mode needs evaluation/rnaseq_coverage in the training data")
             if config.upstream_fine_tune:
                 excerpt = upstream_coverage_excerpt(loaded.config)
+        pretrained_head = (loaded.dense.weight.detach().clone(), loaded.dense.bias.detach().clone())
         model = _fine_tuned(loaded, config, excerpt, tracks, hidden, mode)
         model.freeze_base()
+        if config.head_init == "pretrained" and not config.upstream_fine_tune:
+            info["head_init"] = init_head_from_pretrained_(model, *pretrained_head)
     info["trainable"] = trainable_parameter_names(model)
     return model, info

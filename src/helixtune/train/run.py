@@ -92,10 +92,6 @@ def train_model(config: TrainConfig, verbose: bool = True) -> Path:
         if not save_path.exists():
             raise InputFileError(save_path, "the finished run's best model is missing; pass --restart")
         return save_path
-    if decision == "fresh" and run_dir.exists() and config.restart:
-        if int(os.environ.get("LOCAL_RANK", "0")) == 0:
-            shutil.rmtree(run_dir, ignore_errors=True)
-    run_dir.mkdir(parents=True, exist_ok=True)
 
     if not config.allow_degenerate_labels:
         summary = check_label_quality(trains, config.min_genic_fraction)
@@ -117,6 +113,10 @@ def train_model(config: TrainConfig, verbose: bool = True) -> Path:
     if coverage_tracks and val_set.coverage_count != coverage_tracks:
         raise InputFileError(vals[0], f"has {val_set.coverage_count} coverage tracks, the training data "
                                       f"{coverage_tracks}")
+    if decision == "fresh" and run_dir.exists() and config.restart:
+        if int(os.environ.get("LOCAL_RANK", "0")) == 0:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     n_total = sum(p.numel() for p in model.parameters())
     _log(f"mode {info['mode']}: {n_trainable:,} of {n_total:,} parameters trainable; "
@@ -141,13 +141,15 @@ def train_model(config: TrainConfig, verbose: bool = True) -> Path:
     rank, world = trainer.global_rank, trainer.world_size
     sampler = EpochBatchSampler(len(train_set), config.batch_size, shuffle=True, seed=config.seed, rank=rank,
                                 world_size=world)
+    # persistent workers keep their decoded-sample caches from one epoch to the next
     train_loader = DataLoader(train_set, batch_sampler=sampler, collate_fn=collate, num_workers=config.num_workers,
-                              persistent_workers=False)
+                              persistent_workers=config.num_workers > 0)
     val_indices = list(range(rank, len(val_set), world))
     val_loader = DataLoader(torch.utils.data.Subset(val_set, val_indices), batch_size=config.val_test_batch_size,
                             shuffle=False, collate_fn=collate, num_workers=0)
     metadata = {
         "provenance": {"trained_by": "helixtune train", "mode": info["mode"], "command": config.command,
+                       "head_init": info.get("head_init"),
                        "training_data": [str(p) for p in trains], "validation_data": [str(p) for p in vals],
                        "options": config.to_dict()},
         "base_model": info["base_model"],
@@ -161,11 +163,26 @@ def train_model(config: TrainConfig, verbose: bool = True) -> Path:
     if decision == "resume":
         ckpt_path = str(checkpoint)
         _log(f"resuming from {checkpoint}")
-    trainer.fit(module, train_dataloaders=train_loader, ckpt_path=ckpt_path, weights_only=True)
-    train_set.close()
-    val_set.close()
+    hint = f"training interrupted; rerun the same command to continue from {checkpoint}"
+    try:
+        trainer.fit(module, train_dataloaders=train_loader, ckpt_path=ckpt_path, weights_only=True)
+    except (SystemExit, KeyboardInterrupt) as err:
+        # Lightning turns Ctrl-C into sys.exit(1) after a graceful shutdown; a library must not exit
+        if trainer.interrupted or isinstance(err, KeyboardInterrupt):
+            _log(hint)
+            raise TrainingInterrupted(hint) from None
+        raise
+    except Exception as err:
+        if type(err).__name__ == "SIGTERMException":  # pre-emption (e.g. SLURM): same as Ctrl-C
+            _log(hint)
+            raise TrainingInterrupted(hint) from None
+        raise
+    finally:
+        train_set.close()
+        val_set.close()
     if trainer.interrupted:
-        raise TrainingInterrupted(f"training interrupted; rerun the same command to continue from {checkpoint}")
+        _log(hint)
+        raise TrainingInterrupted(hint)
     if not check.finished:
         check.finished = "epochs"
     if not save_path.exists():

@@ -162,6 +162,7 @@ class HybridModel(nn.Module):
                                    for n_in in lstm_inputs[:c.lstm_layers])
         self.dropout2 = nn.Dropout(c.dropout2) if c.dropout2 > 0 else nn.Identity()
         self.dense = nn.Linear(self.feature_size(), c.pool_size * N_CLASSES * (2 if c.predict_phase else 1))
+        self.after_conv_dtype = None  # set by use_bfloat16_convolutions
         self.reset_parameters()
 
     # -- shared interface ------------------------------------------------------------------------------
@@ -204,6 +205,7 @@ class HybridModel(nn.Module):
         """Inference speed-up on CPUs with bfloat16 units: convolutions (+ BatchNorm) in bfloat16, everything
         after them (BiLSTMs, Dense, softmax) in float32. Measured on upstream models: <= 1e-4 change of the
         probabilities (bfloat16 in the BiLSTMs, as plain autocast does, changes them by ~2e-3)."""
+        self.after_conv_dtype = self.convs[0].weight.dtype
         self.convs.to(torch.bfloat16)
         self.norms.to(torch.bfloat16)
         return self
@@ -228,8 +230,8 @@ class HybridModel(nn.Module):
                 h = self.norms[i](h)
         # Keras Reshape(-1, P*F) on channels-last: base offset major, filter minor
         h = h.transpose(1, 2).reshape(batch, length // c.pool_size, c.pool_size * c.filter_depth)
-        if self.lstms:  # the convolutions may run in reduced precision; the recurrences never do
-            h = h.to(self.lstms[0].weight_ih_l0.dtype)
+        if self.after_conv_dtype is not None:  # reduced-precision convolutions; the rest stays float32
+            h = h.to(self.after_conv_dtype)
         h = self.dropout1(h)
         for lstm in self.lstms[:n_lstm]:
             h, _ = lstm(h)

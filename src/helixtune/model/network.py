@@ -28,10 +28,14 @@ Fine-tuning (spec 4):
     tuned = FineTunedModel(base, excerpt_lstm_layers=None,  # None: all BiLSTMs (upstream --fine-tune)
                            coverage_tracks=0, coverage_norm=None, hidden_units=None,
                            predict_phase=True)
+    # hidden_activation=None: linear hidden layer as upstream; "relu" for helixtune's own head+hidden tunes
     tuned.freeze_base()        # requires_grad False on the base and keeps it in eval mode (BN moving stats,
                                # no dropout) even when tuned.train() is called
     upstream_coverage_excerpt(base.config)  -> the number of BiLSTMs upstream keeps for a coverage fine-tune
                                (its `dense_at - 2` cut: drops the last BiLSTM of models without dropout2)
+
+Inference helper: `HybridModel.use_bfloat16_convolutions()` runs the convolutions in bfloat16 and the rest in
+float32 (what `helixtune predict --precision auto` does on CPUs with bfloat16 units).
 
 Coverage inputs: the model receives raw counts (−1 in padding) in columns 4 .. 4+2n ([coverage_1..n,
 spliced_1..n]) and normalises them itself (`coverage_norm` "log": ln(x + 1.1), "linear": x / 100, None: as is),

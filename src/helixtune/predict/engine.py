@@ -69,8 +69,10 @@ class Engine:
         if self.device.type == "cpu":
             self.workers = int(threads) if threads else available_cpus()
             torch.set_num_threads(1)
-        elif threads:
-            torch.set_num_threads(int(threads))
+        else:
+            torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick its fastest kernels
+            if threads:
+                torch.set_num_threads(int(threads))
         self.pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
         self.precision = "float32"
         if self.device.type == "cpu" and (precision == "bfloat16-conv" or (precision == "auto" and cpu_has_bfloat16())):

@@ -3,7 +3,8 @@
 Runs both commands on the same genome h5 (default: S. pombe chromosome I, 522 subsequences of 21,384 bp) with
 the same Keras model (default: the released-size reference model, 2.1 M parameters), checks that the outputs
 agree, and prints strand-bases per second (real bases of all subsequences, both strands, per second of wall
-time of the whole command, start-up included) and the ratio.
+time of the whole command, start-up included), the same per CPU-second (user + system time of the command:
+less sensitive to other load on a shared machine), and the ratios.
 
     python bench/predict_speed.py [--genome G.h5] [--model M.h5] [--chunks N] [--batch-size 32] [--overlap]
                                   [--device cpu|cuda] [--upstream-python PEERS/helixer/bin/python]
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -44,14 +46,18 @@ def subset(genome: Path, out: Path, n_chunks: int) -> Path:
     return out
 
 
-def timed(command: list[str], log: Path) -> float:
+def timed(command: list[str], log: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds user + system) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     with open(log, "w") as handle:
         result = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode:
         sys.exit(f"command failed ({result.returncode}), see {log}: {' '.join(command)}")
-    return seconds
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu
 
 
 def strand_bases(genome: Path) -> int:
@@ -93,12 +99,13 @@ def main() -> None:
     command += ["--threads", str(args.threads)] if args.threads else []
     command += ["--mixed-precision"] if args.mixed_precision else []
     overlap = ["--overlap"] if args.overlap else []
-    ours = timed(command + overlap, work / "helixtune.log")
+    ours, ours_cpu = timed(command + overlap, work / "helixtune.log")
     device = args.device
     if device.startswith("cuda"):
         import torch
         device = f"{device} ({torch.cuda.get_device_name(0)})"
-    print(f"helixtune predict ({device}): {ours:8.1f} s  {bases / ours:12,.0f} strand-bases/s")
+    print(f"helixtune predict ({device}): {ours:8.1f} s wall {bases / ours:12,.0f} strand-bases/s; "
+          f"{ours_cpu:8.1f} CPU-s {bases / ours_cpu:12,.0f} strand-bases per CPU-second")
 
     upstream_python = args.upstream_python
     if args.no_upstream or not upstream_python.exists():
@@ -109,9 +116,11 @@ def main() -> None:
     up_command = [str(upstream_python), str(script), "-l", str(model), "-t", str(genome), "-p", str(up_out),
                   "--val-test-batch-size", str(args.batch_size)] + overlap
     env_note = "TensorFlow CPU"
-    upstream = timed(up_command, work / "upstream.log")
-    print(f"upstream HybridModel.py ({env_note}): {upstream:8.1f} s  {bases / upstream:12,.0f} strand-bases/s")
-    print(f"speed-up helixtune / upstream: {upstream / ours:.2f}x")
+    upstream, upstream_cpu = timed(up_command, work / "upstream.log")
+    print(f"upstream HybridModel.py ({env_note}): {upstream:8.1f} s wall {bases / upstream:12,.0f} strand-bases/s; "
+          f"{upstream_cpu:8.1f} CPU-s {bases / upstream_cpu:12,.0f} strand-bases per CPU-second")
+    print(f"speed-up helixtune / upstream: {upstream / ours:.2f}x wall time, {upstream_cpu / ours_cpu:.2f}x CPU time "
+          f"(wall time depends on other load on the machine; CPU time much less)")
     with h5py.File(ours_out, "r") as a, h5py.File(up_out, "r") as b:
         for key in ("predictions", "predictions_phase"):
             diff = 0.0

@@ -214,6 +214,20 @@ class HybridModel(nn.Module):
         self.norms.to(torch.bfloat16)
         return self
 
+    def _convolutions_channels_last(self, x: torch.Tensor) -> torch.Tensor:
+        """Inference path of the bfloat16 mode: the same convolutions as 2-D ones on a channels-last
+        (B, C, 1, L) tensor, which oneDNN runs without layout conversions (about 1.3x faster)."""
+        h = x.to(self.convs[0].weight.dtype).transpose(1, 2).unsqueeze(2)
+        h = h.contiguous(memory_format=torch.channels_last)
+        for i, conv in enumerate(self.convs):
+            h = nn.functional.conv2d(nn.functional.pad(h, self.conv_padding), conv.weight.unsqueeze(2), conv.bias)
+            h = torch.relu(h)
+            if i < len(self.norms):
+                norm = self.norms[i]
+                h = nn.functional.batch_norm(h, norm.running_mean, norm.running_var, norm.weight, norm.bias,
+                                             False, 0.0, norm.eps)
+        return h.squeeze(2)
+
     # -- forward -------------------------------------------------------------------------------------
     def features(self, x: torch.Tensor, lstm_layers: int | None = None) -> torch.Tensor:
         """(B, L, C) -> per-timestep features (B, T, D) after the first `lstm_layers` BiLSTMs (default all).
@@ -227,11 +241,14 @@ class HybridModel(nn.Module):
         batch, length = x.shape[0], x.shape[1]
         if length % c.pool_size:
             raise ValueError(f"sequence length {length} is not divisible by the pool size {c.pool_size}")
-        h = x.to(self.convs[0].weight.dtype).transpose(1, 2)  # channels-first for Conv1d
-        for i, conv in enumerate(self.convs):
-            h = torch.relu(conv(nn.functional.pad(h, self.conv_padding)))
-            if i < len(self.norms):
-                h = self.norms[i](h)
+        if self.after_conv_dtype is not None:
+            h = self._convolutions_channels_last(x)
+        else:
+            h = x.to(self.convs[0].weight.dtype).transpose(1, 2)  # channels-first for Conv1d
+            for i, conv in enumerate(self.convs):
+                h = torch.relu(conv(nn.functional.pad(h, self.conv_padding)))
+                if i < len(self.norms):
+                    h = self.norms[i](h)
         # Keras Reshape(-1, P*F) on channels-last: base offset major, filter minor
         h = h.transpose(1, 2).reshape(batch, length // c.pool_size, c.pool_size * c.filter_depth)
         if self.after_conv_dtype is not None:  # reduced-precision convolutions; the rest stays float32

@@ -82,7 +82,7 @@ class BlockMerger:
         self.block = block
         self.chunk_size = chunk_size
         length = (block.last - block.first) * chunk_size
-        self.sums = [np.zeros((length, 4), dtype=np.float64) for _ in range(n_outputs)]
+        self.sums = [np.zeros((length, 4), dtype=np.float32) for _ in range(n_outputs)]
         self.counts = np.zeros(length, dtype=np.int32)
         self.remaining = len(block.windows)
 

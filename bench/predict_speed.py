@@ -76,6 +76,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="helixtune --threads (default: all cores)")
     parser.add_argument("--mixed-precision", action="store_true")
+    parser.add_argument("--precision", default="auto", help="helixtune --precision (auto, float32, bfloat16-conv)")
     parser.add_argument("--upstream-python", type=Path, default=PEERS / "helixer" / "bin" / "python")
     parser.add_argument("--no-upstream", action="store_true")
     parser.add_argument("--workdir", type=Path, default=None)
@@ -98,13 +99,14 @@ def main() -> None:
                "-b", str(args.batch_size), "--device", args.device, "--padded-minus-layout", "helixer-0.3.6"]
     command += ["--threads", str(args.threads)] if args.threads else []
     command += ["--mixed-precision"] if args.mixed_precision else []
+    command += ["--precision", args.precision]
     overlap = ["--overlap"] if args.overlap else []
     ours, ours_cpu = timed(command + overlap, work / "helixtune.log")
     device = args.device
     if device.startswith("cuda"):
         import torch
         device = f"{device} ({torch.cuda.get_device_name(0)})"
-    print(f"helixtune predict ({device}): {ours:8.1f} s wall {bases / ours:12,.0f} strand-bases/s; "
+    print(f"helixtune predict ({device}, precision {args.precision}): {ours:8.1f} s wall {bases / ours:12,.0f} strand-bases/s; "
           f"{ours_cpu:8.1f} CPU-s {bases / ours_cpu:12,.0f} strand-bases per CPU-second")
 
     upstream_python = args.upstream_python

@@ -221,3 +221,21 @@ def test_new_head_starts_as_the_pretrained_head(tiny_base_model, tmp_path):
     model, info = build_training_model(random_config)
     assert "head_init" not in info
     assert not torch.allclose(model.eval()(x)[0], expected[0])
+
+
+def test_fine_tune_resume_goes_on_tuning_the_head(tiny_base_model, tiny_data_dir, tmp_path):
+    first = tmp_path / "first.safetensors"
+    common = dict(data_dir=str(tiny_data_dir), epochs=1, batch_size=2, val_test_batch_size=2, learning_rate=1e-2,
+                  **WEIGHTS)
+    train_model(TrainConfig(save_model_path=str(first), load_model_path=str(tiny_base_model),
+                            fine_tune_mode="head+hidden", **common), verbose=False)
+    second = tmp_path / "second.safetensors"
+    train_model(TrainConfig(save_model_path=str(second), load_model_path=str(first), fine_tune_resume=True,
+                            **common), verbose=False)
+    a, b = _tensors(first), _tensors(second)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[n], b[n]) for n in a if n.startswith("base."))
+    assert not torch.equal(a["head.weight"], b["head.weight"])
+    model, metadata = model_file.load_model(second)
+    assert metadata["architecture"]["fine_tune"]["hidden_activation"] == "relu"
+    assert "(resumed)" in metadata["provenance"]["mode"]

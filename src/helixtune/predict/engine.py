@@ -39,6 +39,16 @@ def _conv_owner(model):
     return getattr(model, "base", model)
 
 
+def bfloat16_conv_is_accurate(model) -> bool:
+    """bfloat16 convolutions stay within ~1e-4 of float32 when BiLSTMs follow them; when the convolution
+    features reach the Dense head directly (upstream coverage tunes of 1-BiLSTM models keep no BiLSTM),
+    the error reaches ~1e-3, so `auto` keeps such models in float32."""
+    lstm_layers = getattr(model, "excerpt_lstm_layers", None)
+    if lstm_layers is None:
+        lstm_layers = len(_conv_owner(model).lstms)
+    return lstm_layers > 0
+
+
 def available_cpus() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -56,7 +66,7 @@ class Engine:
 
     precision (CPU): "float32"; "bfloat16-conv" runs the convolutions in bfloat16 and everything after them in
     float32 (about 1.8x faster on CPUs with bfloat16 units; probabilities change by ~1e-4, below the float16
-    resolution of the predictions file); "auto" picks bfloat16-conv where the CPU has native bfloat16.
+    resolution of the predictions file); "auto" picks bfloat16-conv where the CPU has native bfloat16 and BiLSTMs follow the convolutions.
     mixed_precision (CUDA): float16 autocast of the whole network.
     """
 
@@ -75,7 +85,8 @@ class Engine:
                 torch.set_num_threads(int(threads))
         self.pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
         self.precision = "float32"
-        if self.device.type == "cpu" and (precision == "bfloat16-conv" or (precision == "auto" and cpu_has_bfloat16())):
+        auto_bf16 = precision == "auto" and cpu_has_bfloat16() and bfloat16_conv_is_accurate(model)
+        if self.device.type == "cpu" and (precision == "bfloat16-conv" or auto_bf16):
             import copy
 
             model = copy.deepcopy(model)  # never change the caller's model

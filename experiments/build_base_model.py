@@ -42,7 +42,7 @@ SPECIES = {  # name -> (folder, fasta, gff3, licence note from the data README)
 
 # the training options (upstream's flag names); the CNN/LSTM sizes are upstream's defaults
 TRAIN_OPTIONS = ["--cnn-layers", "1", "--lstm-layers", "1", "--units", "32", "--filter-depth", "32",
-                 "--kernel-size", "26", "--pool-size", "9", "--batch-size", "32", "--val-test-batch-size", "64",
+                 "--kernel-size", "26", "--pool-size", "9", "--val-test-batch-size", "16",
                  "--class-weights", "[0.7, 1.6, 1.2, 1.2]", "--transition-weights", "[1, 12, 3, 1, 12, 3]",
                  "--learning-rate", "0.003", "--patience", "6", "--seed", "0"]
 
@@ -89,9 +89,9 @@ def build_data(data: Path, work: Path, subsequence_length: int) -> dict:
     return files
 
 
-def train(work: Path, model: Path, epochs: int, check_every: int) -> tuple[list, float]:
+def train(work: Path, model: Path, epochs: int, check_every: int, batch_size: int) -> tuple[list, float]:
     args = ["train", "--data-dir", work / "train_dir", "--save-model-path", model, "--epochs", str(epochs),
-            "--check-every-nth-batch", str(check_every), *TRAIN_OPTIONS]
+            "--check-every-nth-batch", str(check_every), "--batch-size", str(batch_size), *TRAIN_OPTIONS]
     seconds = helixtune(*args)
     return args, seconds
 
@@ -117,11 +117,10 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=REPOSITORY / "scratch" / "base_model")
     parser.add_argument("--output", type=Path,
                         default=REPOSITORY / "src" / "helixtune" / "data" / "models" / "base_small.safetensors")
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--subsequence-length", type=int, default=2160,
-                        help="training subsequences (default 2160: ten times more, shorter LSTM passes, so more "
-                             "optimizer steps per CPU minute; the network itself is length-agnostic)")
-    parser.add_argument("--check-every-nth-batch", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--subsequence-length", type=int, default=21384)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--check-every-nth-batch", type=int, default=1000, help="default: check at epoch ends")
     args = parser.parse_args()
 
     started = time.time()
@@ -130,7 +129,7 @@ def main() -> int:
     # `helixtune train` resumes an interrupted run, extends a finished one when --epochs grows, and
     # returns at once when it is complete; the wall time of every invocation is added up
     before = model.stat().st_mtime if model.exists() else None
-    command, seconds = train(args.work, model, args.epochs, args.check_every_nth_batch)
+    command, seconds = train(args.work, model, args.epochs, args.check_every_nth_batch, args.batch_size)
     timing = args.work / "train_seconds.txt"
     total = float(timing.read_text()) if timing.exists() else 0.0
     if before is None or model.stat().st_mtime != before:

@@ -87,3 +87,10 @@ def test_bad_options(tmp_path, model_dir, mini_h5, capsys, extra, needle):
     out = tmp_path / "p.h5"
     _run_fails(["predict", "-l", str(model_dir / "small_default.h5"), "-t", str(mini_h5), "-p", str(out)] + extra,
                capsys, out, needle)
+
+
+def test_overlap_needs_sequence_ids(tmp_path, model_dir, mini_h5, capsys):
+    test_h5 = _copy_without(mini_h5, tmp_path / "noids.h5", drop=("data/seqids",), rows=slice(0, 3))
+    out = tmp_path / "p.h5"
+    _run_fails(["predict", "-l", str(model_dir / "small_default.h5"), "-t", str(test_h5), "-p", str(out), "--overlap"],
+               capsys, out, "noids.h5", "data/seqids")

@@ -42,8 +42,3 @@ def test_helixerpost_gff3_from_our_predictions_equals_upstream(tmp_path, model_d
     got = _helixerpost(python, genome, ours, tmp_path / "ours.gff3")
     assert sum("\tgene\t" in line for line in expected) > 5
     assert got == expected
-    # the default layout is read by HelixerPost too (it differs from 0.3.6 only on padded minus chunks)
-    genome_layout = tmp_path / "ours_genome.h5"
-    assert main(["predict", "-l", str(model_dir / "small_default_ftcov.h5"), "--coverage-norm", "log",
-                 "-t", str(genome), "-p", str(genome_layout)]) == 0
-    assert any("\tgene\t" in line for line in _helixerpost(python, genome, genome_layout, tmp_path / "g.gff3"))

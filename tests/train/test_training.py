@@ -58,7 +58,16 @@ def test_cli_trains_saves_best_model_metrics_and_curves(tiny_data_dir, tmp_path,
     assert [r["epoch"] for r in rows] == ["0", "1"] and rows[1]["step"] == "4"
 
 
-def test_kill_9_mid_epoch_then_resume_gives_the_same_weights(tiny_data_dir, tmp_path):
+@pytest.fixture
+def one_torch_thread():
+    """Bitwise equality needs the same reduction order in this process and in the killed child process."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield {**os.environ, "OMP_NUM_THREADS": "1"}
+    torch.set_num_threads(previous)
+
+
+def test_kill_9_mid_epoch_then_resume_gives_the_same_weights(tiny_data_dir, tmp_path, one_torch_thread):
     common = dict(data_dir=str(tiny_data_dir), epochs=2, batch_size=2, val_test_batch_size=2,
                   checkpoint_every_nth_batch=1, seed=3, deterministic=True, **TINY, **WEIGHTS)
     reference = train_model(TrainConfig(save_model_path=str(tmp_path / "straight.safetensors"), **common),
@@ -71,7 +80,7 @@ def test_kill_9_mid_epoch_then_resume_gives_the_same_weights(tiny_data_dir, tmp_
            "--transition-weights", "[1, 12, 3, 1, 12, 3]"]
     # 2 batches per epoch: SIGKILL right after step 3 (first batch of the second epoch) and its checkpoint,
     # so the rerun must continue in the middle of an epoch, in the same shuffled order
-    done = subprocess.run(cli, env={**os.environ, FAULT_KILL_ENV: "3"}, capture_output=True, text=True,
+    done = subprocess.run(cli, env={**one_torch_thread, FAULT_KILL_ENV: "3"}, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == -9, done.stderr[-2000:]
     rows = _rows(tmp_path / "interrupted.safetensors.run" / "metrics.csv")

@@ -46,6 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# every argument that takes a model file (dest names); `bundled` / `bundled:NAME` there means a shipped model
+MODEL_PATH_DESTS = ("model", "load_model_path", "pretrained_model_path")
+
+
+def resolve_bundled_model_names(args) -> None:
+    from helixtune.data import resolve_model_path
+
+    for dest in MODEL_PATH_DESTS:
+        if isinstance(getattr(args, dest, None), str):
+            setattr(args, dest, resolve_model_path(getattr(args, dest)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -53,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        resolve_bundled_model_names(args)
         status = args.func(args)
     except HelixtuneError as error:
         print(f"helixtune {args.command}: error: {error}", file=sys.stderr)

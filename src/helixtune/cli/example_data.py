@@ -7,9 +7,11 @@ import sys
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "example-data", help="copy the bundled example genome and annotation (Micromonas, 260 kbp) into a folder",
-        description="Copy the small real example genome (three Micromonas pusilla scaffolds, 260,116 bp) and its "
-                    "reference annotation into a folder, to try every command on real data.")
+        "example-data", help="copy the bundled example genomes and annotations (Micromonas 260 kbp, S. pombe "
+                             "300 kbp) into a folder",
+        description="Copy the small real example genomes and their reference annotations into a folder, to try "
+                    "every command on real data: three Micromonas pusilla scaffolds (260,116 bp) and three pieces "
+                    "of S. pombe chromosome I (300,515 bp; the data of `helixtune self-train --example`).")
     parser.add_argument("destination", help="folder to copy the files into (created if needed)")
     parser.set_defaults(func=run)
 

@@ -14,8 +14,14 @@ def register(subparsers) -> None:
                     "predict and decode with the tuned model -> report comparing base and tuned model. Every step "
                     "skips itself when its output in --out is complete, so rerunning an interrupted command "
                     "resumes it. Stops when the pseudolabels are degenerate.")
-    parser.add_argument("--fasta-path", "--fasta", dest="fasta", required=True, help="genome FASTA (plain or gzip)")
-    parser.add_argument("--load-model-path", dest="model", required=True, help="base model (helixtune or Keras .h5)")
+    parser.add_argument("--example", action="store_true",
+                        help="the quickstart: tune the bundled base model on the bundled S. pombe piece (300 kbp) "
+                             "and print base vs tuned against its reference annotation (needs only --out)")
+    parser.add_argument("--fasta-path", "--fasta", dest="fasta", default=None,
+                        help="genome FASTA (plain or gzip); required unless --example")
+    parser.add_argument("--load-model-path", dest="model", default=None,
+                        help="base model (helixtune or Keras .h5; 'bundled' = the model shipped with helixtune); "
+                             "required unless --example, which defaults to 'bundled'")
     parser.add_argument("--out", required=True, help="run directory (created; every intermediate file stays there)")
     parser.add_argument("--species", default=None, help="species name (default: FASTA name)")
     parser.add_argument("--lineage", choices=("vertebrate", "land_plant", "fungi", "invertebrate"), default=None,
@@ -32,7 +38,8 @@ def register(subparsers) -> None:
     parser.add_argument("--epochs", type=int, default=5, help="fine-tuning epochs (5)")
     parser.add_argument("--patience", type=int, default=2, help="checks without improvement before stopping (2)")
     parser.add_argument("--batch-size", type=int, default=8, help="fine-tuning batch size (8)")
-    parser.add_argument("--learning-rate", type=float, default=1e-4, help="fine-tuning learning rate (1e-4)")
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help="fine-tuning learning rate (1e-4; --example: 1e-3)")
     parser.add_argument("--check-every-nth-batch", type=int, default=1_000_000,
                         help="validate every n batches as well as at each epoch end")
     parser.add_argument("--no-overlap", dest="overlap", action="store_false", help="predict without overlap")
@@ -45,25 +52,63 @@ def register(subparsers) -> None:
     parser.add_argument("--min-genes", type=int, default=5, help="gate: fewest genes the base model must yield (5)")
     parser.add_argument("--reference-gff", default=None,
                         help="a reference annotation: the report then also scores both models against it")
-    parser.set_defaults(func=run)
+    # None = not given, so --example can tell its own settings from the user's (decode default stays 0.8)
+    parser.set_defaults(func=run, peak_threshold=None)
 
 
 def run(args) -> int:
     from helixtune.annotate import DecodeOptions
+    from helixtune.errors import HelixtuneError
     from helixtune.pseudolabel.pipeline import SelfTrainOptions, self_train
+
+    if args.example and (args.fasta or args.reference_gff):
+        raise HelixtuneError("--example brings its own genome and reference; drop --fasta / --reference-gff")
+    if not args.example and not (args.fasta and args.model):
+        raise HelixtuneError("--fasta and --load-model-path are required (or use --example)")
 
     options = SelfTrainOptions(
         species=args.species, subsequence_length=args.subsequence_length, lineage=args.lineage, bam=args.bam,
         strandedness=args.strandedness, fine_tune_mode=args.fine_tune_mode, keep_fraction=args.keep_fraction,
         val_fraction=args.val_fraction, seed=args.seed, overlap=args.overlap, batch_size=args.predict_batch_size,
         device=args.device, threads=args.threads,
-        decode=DecodeOptions(args.window_size, args.edge_threshold, args.peak_threshold, args.min_coding_length),
+        decode=DecodeOptions(args.window_size, args.edge_threshold,
+                             DecodeOptions.peak_threshold if args.peak_threshold is None else args.peak_threshold,
+                             args.min_coding_length),
         epochs=args.epochs, patience=args.patience, train_batch_size=args.batch_size,
-        learning_rate=args.learning_rate, check_every_nth_batch=args.check_every_nth_batch,
+        learning_rate=SelfTrainOptions.learning_rate if args.learning_rate is None else args.learning_rate, check_every_nth_batch=args.check_every_nth_batch,
         allow_degenerate_labels=args.allow_degenerate_labels, min_genes=args.min_genes,
         reference_gff=args.reference_gff)
+    if args.example:
+        return run_example(args, options)
     result = self_train(args.fasta, args.model, args.out, options)
     print(f"tuned model: {result.tuned_model}\nannotation:  {result.tuned_gff}\nreport:      {result.report}\n"
           f"steps run: {len(result.run_steps)}, skipped (complete): {len(result.skipped_steps)}", file=sys.stderr)
     print(open(result.report, encoding="utf-8").read())
+    return 0
+
+
+def run_example(args, options) -> int:
+    """--example: the example's own settings, except for options given on the command line."""
+    import dataclasses
+
+    from helixtune.annotate import DecodeOptions
+    from helixtune.pseudolabel.example import example_options, run_example as run
+    from helixtune.pseudolabel.pipeline import SelfTrainOptions
+
+    chosen, defaults = example_options(), SelfTrainOptions()
+    for field in dataclasses.fields(SelfTrainOptions):  # a value other than the plain default was given
+        if field.name not in ("decode", "reference_gff", "learning_rate") and \
+                getattr(options, field.name) != getattr(defaults, field.name):
+            setattr(chosen, field.name, getattr(options, field.name))
+    if args.learning_rate is not None:
+        chosen.learning_rate = args.learning_rate
+    for field in dataclasses.fields(DecodeOptions):
+        if getattr(options.decode, field.name) != getattr(DecodeOptions(), field.name):
+            setattr(chosen.decode, field.name, getattr(options.decode, field.name))
+    if args.peak_threshold is not None:
+        chosen.decode.peak_threshold = args.peak_threshold
+    result = run(args.out, args.model or "bundled", chosen)
+    print(f"tuned model: {result.run.tuned_model}\nannotation:  {result.run.tuned_gff}\nreport:      "
+          f"{result.run.report}\ntraining log: {result.training_log}", file=sys.stderr)
+    print(f"{result.header}\n\n{result.table}\n\n{result.verdict}")
     return 0

@@ -6,7 +6,17 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
-EXAMPLE_FILES = ("micromonas_mini.fa.gz", "micromonas_mini.gff3.gz")
+EXAMPLE_FILES = ("micromonas_mini.fa.gz", "micromonas_mini.gff3.gz", "spombe_pieces.fa.gz", "spombe_pieces.gff3.gz")
+
+# the real S. pombe genome piece that `helixtune self-train --example` tunes on (the annotation is used
+# only to score the base and the tuned model at the end, never for training)
+SPOMBE_EXAMPLE_FASTA = "spombe_pieces.fa.gz"
+SPOMBE_EXAMPLE_GFF3 = "spombe_pieces.gff3.gz"
+
+# models shipped in data/models/, addressable by name wherever a model path is accepted
+BUNDLED_MODELS = {"base_small": "base_small.safetensors"}
+DEFAULT_BUNDLED_MODEL = "base_small"
+BUNDLED_PREFIX = "bundled:"
 
 
 def example_path(name: str) -> Path:
@@ -24,3 +34,28 @@ def copy_examples(destination) -> list[Path]:
         shutil.copyfile(example_path(name), target)
         copied.append(target)
     return copied
+
+
+def bundled_model_path(name: str = DEFAULT_BUNDLED_MODEL) -> Path:
+    """Path of a model shipped with the package (see `BUNDLED_MODELS`)."""
+    from helixtune.errors import HelixtuneError
+
+    if name not in BUNDLED_MODELS:
+        raise HelixtuneError(f"no bundled model '{name}'; bundled models: {', '.join(sorted(BUNDLED_MODELS))}")
+    return Path(str(resources.files(__package__).joinpath("models", BUNDLED_MODELS[name])))
+
+
+def resolve_model_path(value):
+    """`bundled` or `bundled:NAME` -> the bundled model's file; anything else is returned unchanged.
+
+    An existing file of that name wins, so a user's own file called `bundled` still loads.
+    """
+    if value is None:
+        return value
+    text = str(value)
+    if text != "bundled" and not text.startswith(BUNDLED_PREFIX):
+        return value
+    if Path(text).exists():
+        return value
+    name = text[len(BUNDLED_PREFIX):] if text.startswith(BUNDLED_PREFIX) else DEFAULT_BUNDLED_MODEL
+    return str(bundled_model_path(name or DEFAULT_BUNDLED_MODEL))

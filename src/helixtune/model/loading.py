@@ -39,7 +39,9 @@ def open_model(path, pretrained_model_path=None, coverage_norm=..., device="cpu"
     """Load a model file of either format; `coverage_norm` and `pretrained_model_path` matter for Keras
     coverage models only (upstream does not record the normalisation; the pretrained model is optional
     and recorded as the base)."""
-    path = Path(path)
+    from helixtune.data import resolve_model_path
+
+    path = Path(resolve_model_path(path))  # `bundled` / `bundled:NAME`: a model shipped with the package
     if not path.exists():
         raise InputFileError(path, "no such file")
     if path.is_dir():

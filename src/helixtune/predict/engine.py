@@ -65,9 +65,11 @@ class Engine:
     split does not change results.
 
     precision (CPU): "float32"; "bfloat16-conv" runs the convolutions in bfloat16 and everything after them in
-    float32 (about 1.8x faster on CPUs with bfloat16 units; probabilities change by ~1e-4, below the float16
-    resolution of the predictions file); "auto" picks bfloat16-conv where the CPU has native bfloat16 and BiLSTMs follow the convolutions.
+    float32 (about 1.7x faster on CPUs with bfloat16 units; probabilities change by ~1e-4, below the float16
+    resolution of the predictions file); "auto" picks bfloat16-conv where the CPU has native bfloat16 and
+    BiLSTMs follow the convolutions.
     mixed_precision (CUDA): float16 autocast of the whole network.
+    Call `close()` when done: it restores torch's thread count (set to 1 for the CPU workers).
     """
 
     def __init__(self, model: torch.nn.Module, device: str | None = "cpu", mixed_precision: bool = False,
@@ -75,6 +77,7 @@ class Engine:
         if precision not in PRECISIONS:
             raise HelixtuneError(f"unknown precision '{precision}' (use one of {', '.join(PRECISIONS)})")
         self.device = resolve_device(device)
+        self._previous_threads = torch.get_num_threads()
         self.workers = 1
         if self.device.type == "cpu":
             self.workers = int(threads) if threads else available_cpus()
@@ -95,6 +98,12 @@ class Engine:
         self.model = model.to(self.device).eval()
         self.mixed_precision = mixed_precision
         self.n_outputs = 2 if model.predict_phase else 1
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+            self.pool = None
+        torch.set_num_threads(self._previous_threads)
 
     def _autocast(self):
         if not self.mixed_precision:

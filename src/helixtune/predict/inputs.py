@@ -63,9 +63,9 @@ class PredictionInput:
         return np.concatenate([p.astype(np.float32) for p in parts], axis=-1)
 
     def seqids_species(self):
-        seqids = self.h5[h5layout.SEQIDS.path][:] if h5layout.SEQIDS.path in self.h5 else np.zeros(self.n_rows, "S1")
-        species = self.h5[h5layout.SPECIES.path][:] if h5layout.SPECIES.path in self.h5 else np.zeros(self.n_rows, "S1")
-        return seqids, species
+        """Per-row sequence ids and species (needed to find the contiguous ranges of --overlap)."""
+        h5layout.require_datasets(self.h5, [h5layout.SEQIDS, h5layout.SPECIES], self.path)
+        return self.h5[h5layout.SEQIDS.path][:], self.h5[h5layout.SPECIES.path][:]
 
     def close(self):
         self.h5.close()

@@ -6,6 +6,7 @@ the next input is read in a background thread while the network runs.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import queue
 import threading
@@ -165,6 +166,7 @@ def predict_file(model, test_data, output_path, options: PredictOptions | None =
         raise HelixtuneError("--batch-size must be at least 1")
     source = PredictionInput(test_data, model.pool_size, coverage_datasets, model.coverage_tracks)
     started = time.perf_counter()
+    stack = contextlib.ExitStack()
     try:
         length = source.length
         offset = options.overlap_offset or length // 2
@@ -175,6 +177,7 @@ def predict_file(model, test_data, output_path, options: PredictOptions | None =
             except ValueError as err:
                 raise HelixtuneError(str(err)) from None
         engine = Engine(model, options.device, options.mixed_precision, options.threads, options.precision)
+        stack.callback(engine.close)
         with atomic_output(output_path) as tmp, h5layout.open_h5(tmp, "w") as out:
             writer = _BackgroundWriter(_Writer(out, source.n_rows, length, engine.n_outputs, options.compression,
                                                source.start_ends, options.padded_minus_layout))
@@ -206,6 +209,7 @@ def predict_file(model, test_data, output_path, options: PredictOptions | None =
         return PredictSummary(source.n_rows, length, int(h5layout.real_lengths(source.start_ends).sum()), seconds,
                               names)
     finally:
+        stack.close()
         source.close()
 
 
@@ -257,7 +261,7 @@ def predict(model_path, test_data, output_path, options: PredictOptions | None =
 
     options = options or PredictOptions()
     loaded = open_model(model_path, pretrained_model_path=pretrained_model_path, coverage_norm=coverage_norm)
-    absolute = Path(model_path).resolve()
+    absolute = Path(loaded.path).resolve()  # the file actually loaded (also for bundled model names)
     return predict_file(loaded.model, test_data, output_path, options, model_path=absolute,
                         model_config_attr=loaded.model_config_attr, model_md5sum=model_md5sum_line(absolute),
                         coverage_datasets=loaded.coverage_datasets)

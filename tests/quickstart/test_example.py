@@ -1,0 +1,112 @@
+"""The quickstart: bundled S. pombe piece, bundled model by name, and `helixtune self-train --example`."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from helixtune.cli import main
+from helixtune.data import (EXAMPLE_FILES, SPOMBE_EXAMPLE_FASTA, SPOMBE_EXAMPLE_GFF3, bundled_model_path,
+                            example_path, resolve_model_path)
+from helixtune.errors import HelixtuneError
+from helixtune.genome.fasta import iter_fasta
+
+
+def _records():
+    return {name.decode() if isinstance(name, bytes) else name: seq for name, seq in
+            iter_fasta(example_path(SPOMBE_EXAMPLE_FASTA))}
+
+
+def _gff_rows():
+    with gzip.open(example_path(SPOMBE_EXAMPLE_GFF3), "rt") as handle:
+        return [line.rstrip("\n").split("\t") for line in handle if not line.startswith("#")]
+
+
+def test_bundled_piece_is_small_and_its_annotation_lies_inside_it():
+    assert example_path(SPOMBE_EXAMPLE_FASTA).stat().st_size + example_path(SPOMBE_EXAMPLE_GFF3).stat().st_size \
+        < 300_000
+    records = _records()
+    assert len(records) == 3 and sum(len(s) for s in records.values()) == 300_515
+    rows = _gff_rows()
+    assert sum(r[2] == "gene" for r in rows) == 132
+    for seqid, _, _, start, end, *_ in rows:
+        assert 1 <= int(start) <= int(end) <= len(records[seqid])
+    # every CDS of a plus-strand single-exon gene starts with ATG in the piece's coordinates
+    sequences = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in records.items()}
+    starts = [sequences[r[0]][int(r[3]) - 1:int(r[3]) + 2] for r in rows if r[2] == "CDS" and r[6] == "+"]
+    assert starts and sum(s == "ATG" for s in starts) / len(starts) > 0.45  # first exons start with ATG
+
+
+def test_bundled_piece_is_chromosome_i_at_the_named_positions(shared_data):
+    source = shared_data / "schizosaccharomyces_pombe" / "SP2.chr.fa.gz"
+    if not source.exists():
+        pytest.skip("S. pombe chromosome I not present")
+    (_, chromosome), = list(iter_fasta(source))
+    for name, sequence in _records().items():
+        first, last = (int(x) for x in name.split("_")[1:])
+        assert sequence == chromosome[first - 1:last]
+
+
+def test_example_data_copies_the_pombe_piece(tmp_path, capsys):
+    assert main(["example-data", str(tmp_path)]) == 0
+    for name in EXAMPLE_FILES:
+        assert (tmp_path / name).read_bytes() == example_path(name).read_bytes()
+    assert str(tmp_path / SPOMBE_EXAMPLE_FASTA) in capsys.readouterr().out
+
+
+def test_bundled_model_by_name(tmp_path, monkeypatch):
+    path = bundled_model_path()
+    assert path.is_file() and resolve_model_path("bundled") == str(path)
+    assert resolve_model_path("bundled:base_small") == str(path)
+    assert resolve_model_path("my_model.safetensors") == "my_model.safetensors"
+    with pytest.raises(HelixtuneError, match="no bundled model 'nope'"):
+        resolve_model_path("bundled:nope")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bundled").write_bytes(b"")  # a user's own file of that name wins
+    assert resolve_model_path("bundled") == "bundled"
+
+
+def test_unknown_bundled_model_is_a_one_line_error(tmp_path, capsys):
+    assert main(["self-train", "--example", "--out", str(tmp_path), "--load-model-path", "bundled:nope"]) == 1
+    assert "no bundled model 'nope'" in capsys.readouterr().err
+
+
+def test_example_without_genome_arguments_only(tmp_path, capsys):
+    assert main(["self-train", "--out", str(tmp_path)]) == 1
+    assert "--fasta and --load-model-path are required" in capsys.readouterr().err
+    assert main(["self-train", "--example", "--fasta", "x.fa", "--out", str(tmp_path)]) == 1
+
+
+def test_self_train_example_end_to_end_prints_a_true_comparison(tmp_path, capsys):
+    """One short epoch: the wiring, the table's numbers (re-measured with evaluate), and the resume."""
+    from helixtune.evaluate.compare import evaluate
+
+    out = tmp_path / "run"
+    assert main(["self-train", "--example", "--out", str(out), "--epochs", "1"]) == 0
+    printed = capsys.readouterr().out
+    report = json.loads((out / "report.json").read_text())
+    assert report["pseudolabels"]["training_rows"] > 0 and report["pseudolabels"]["validation_rows"] > 0
+    state = json.loads((out / "state.json").read_text())
+    assert state["steps"]["fine-tune"]  # the tuned model was trained here ...
+    # ... on the base model's own decoded genes: the labels come from base/annotation.gff3, not the reference
+    assert state["steps"]["import + export pseudolabels"]["summary"]
+    reference = out / "reference.gff3"
+    assert reference.read_bytes() == gzip.decompress(example_path(SPOMBE_EXAMPLE_GFF3).read_bytes())
+    for name in ("base", "tuned"):
+        scores = evaluate(str(reference), str(out / name / "annotation.gff3"), fasta=str(example_path(
+            SPOMBE_EXAMPLE_FASTA)))
+        genic = scores["basewise"]["genic_base_wise"]["scores"]["genic"]["f1"]
+        gene = scores["features"]["gene"]["f1"]
+        assert report["models"][name]["versus_reference"]["gene_f1"] == pytest.approx(gene)
+        assert f"{genic:.4f}" in printed and f"{gene:.4f}" in printed
+        genes = sum(1 for line in open(out / name / "annotation.gff3") if "\tgene\t" in line)
+        assert report["models"][name]["genes"] == genes
+    assert "genes (reference: 132)" in printed and "Verdict:" in printed
+
+    # a rerun skips every step and prints the same comparison
+    assert main(["self-train", "--example", "--out", str(out), "--epochs", "1"]) == 0
+    again = capsys.readouterr()
+    assert again.out == printed
+    assert "running" not in again.err

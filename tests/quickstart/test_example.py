@@ -33,10 +33,19 @@ def test_bundled_piece_is_small_and_its_annotation_lies_inside_it():
     assert sum(r[2] == "gene" for r in rows) == 132
     for seqid, _, _, start, end, *_ in rows:
         assert 1 <= int(start) <= int(end) <= len(records[seqid])
-    # every CDS of a plus-strand single-exon gene starts with ATG in the piece's coordinates
+    # the coordinates were shifted right: coding sequences start with ATG on either strand in the pieces
     sequences = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in records.items()}
-    starts = [sequences[r[0]][int(r[3]) - 1:int(r[3]) + 2] for r in rows if r[2] == "CDS" and r[6] == "+"]
-    assert starts and sum(s == "ATG" for s in starts) / len(starts) > 0.45  # first exons start with ATG
+    first_cds = {}
+    for seqid, _, kind, start, end, _, strand, _, attributes in rows:
+        if kind == "CDS":
+            parent = attributes.split("Parent=")[1].split(";")[0]
+            position = int(start) if strand == "+" else -int(end)
+            if parent not in first_cds or position < first_cds[parent][0]:
+                first_cds[parent] = (position, seqid, strand)
+    complement = str.maketrans("ACGT", "TGCA")
+    codons = [sequences[seqid][p - 1:p + 2] if strand == "+" else
+              sequences[seqid][-p - 3:-p].translate(complement)[::-1] for p, seqid, strand in first_cds.values()]
+    assert len(codons) == 132 and sum(c == "ATG" for c in codons) >= 130
 
 
 def test_bundled_piece_is_chromosome_i_at_the_named_positions(shared_data):
@@ -110,3 +119,27 @@ def test_self_train_example_end_to_end_prints_a_true_comparison(tmp_path, capsys
     again = capsys.readouterr()
     assert again.out == printed
     assert "running" not in again.err
+
+
+def test_example_settings_yield_only_to_options_given(tmp_path, monkeypatch):
+    """--example uses its own settings, except where the command line names another value (even the
+    plain self-train default)."""
+    import helixtune.pseudolabel.example as example
+
+    seen = {}
+
+    def fake_run(out_dir, model, options):
+        seen.update(model=model, options=options)
+        raise HelixtuneError("stop here")
+
+    monkeypatch.setattr(example, "run_example", fake_run)
+    assert main(["self-train", "--example", "--out", str(tmp_path)]) == 1
+    assert seen["model"] == "bundled"
+    assert seen["options"].learning_rate == example.EXAMPLE_LEARNING_RATE
+    assert seen["options"].decode.peak_threshold == example.EXAMPLE_PEAK_THRESHOLD
+    assert seen["options"].subsequence_length == example.EXAMPLE_SUBSEQUENCE_LENGTH
+    assert main(["self-train", "--example", "--out", str(tmp_path), "--learning-rate", "1e-4",
+                 "--peak-threshold", "0.8", "--keep-fraction", "0.5", "--epochs", "2"]) == 1
+    options = seen["options"]
+    assert (options.learning_rate, options.decode.peak_threshold, options.keep_fraction, options.epochs) == \
+        (1e-4, 0.8, 0.5, 2)

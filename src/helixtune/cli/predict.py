@@ -31,7 +31,7 @@ def register(subparsers) -> None:
                         help="CUDA: run the network in float16 autocast (faster; slightly less exact)")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16-conv"), default="auto",
                         help="CPU: bfloat16-conv runs the convolutions in bfloat16 and the rest in float32 "
-                             "(~1.8x faster where the CPU has bfloat16 units; probabilities change by ~1e-4); "
+                             "(1.2-1.7x faster where the CPU has bfloat16 units; probabilities change by ~1e-4); "
                              "auto (default) uses it on such CPUs; float32 everywhere else")
     parser.add_argument("--compression", choices=("gzip", "lzf"), default="gzip", help="h5 compression (default gzip)")
     parser.add_argument("--padded-minus-layout", choices=("genome", "helixer-0.3.6"), default="genome",

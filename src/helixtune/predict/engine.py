@@ -65,7 +65,7 @@ class Engine:
     split does not change results.
 
     precision (CPU): "float32"; "bfloat16-conv" runs the convolutions in bfloat16 and everything after them in
-    float32 (about 1.7x faster on CPUs with bfloat16 units; probabilities change by ~1e-4, below the float16
+    float32 (1.2-1.7x faster on CPUs with bfloat16 units; probabilities change by ~1e-4, below the float16
     resolution of the predictions file); "auto" picks bfloat16-conv where the CPU has native bfloat16 and
     BiLSTMs follow the convolutions.
     mixed_precision (CUDA): float16 autocast of the whole network.

@@ -1,7 +1,7 @@
 """Shared fixtures: the small real data shipped in tests/data, and the larger shared data when present.
 
 Path helpers (`shared_file`, `peer_python`, `require_program`, `SHARED_DATA`, `TEST_DATA`) live in
-`sharedpaths.py`; import them from there (`from sharedpaths import shared_file`), never from `conftest`.
+`support/sharedpaths.py`; import them from there (`from sharedpaths import shared_file`), never from `conftest`.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import modelhelpers
 from sharedpaths import SHARED_DATA, TEST_DATA
 
 
@@ -35,3 +36,15 @@ def has_cuda():
     return True
 
 
+
+
+@pytest.fixture(scope="session")
+def model_dir(test_data):
+    """The upstream models and their sampled predictions (tests/data/model)."""
+    return modelhelpers.model_dir_of(test_data)
+
+
+@pytest.fixture(scope="session")
+def mini_h5(test_data):
+    """Upstream's annotated export of the Micromonas mini genome (28 subsequences)."""
+    return modelhelpers.mini_h5_of(test_data)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from model_test_helpers import model_inputs, upstream_sampled
+from modelhelpers import model_inputs, upstream_sampled
 from helixtune.errors import InputFileError
 from helixtune.model.keras_import import read_keras_model
 from helixtune.model.network import FineTunedModel, HybridModel

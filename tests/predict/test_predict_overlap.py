@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from predict_test_helpers import model_inputs
+from modelhelpers import model_inputs
 from helixtune.cli import main
 from helixtune.model.keras_import import read_keras_model
 

@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from predict_test_helpers import upstream_sampled
+from modelhelpers import upstream_sampled
 from helixtune.cli import main
 from helixtune.h5layout import rotate_minus_padding_last
 

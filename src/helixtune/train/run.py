@@ -132,6 +132,9 @@ def train_model(config: TrainConfig, verbose: bool = True) -> Path:
         strategy = DDPStrategy(find_unused_parameters=False)
     from helixtune.progress import progress_enabled
 
+    # Lightning's deterministic=True switches torch to deterministic algorithms for the whole process and
+    # leaves it on; restore the caller's setting afterwards (inference is many times slower with it on)
+    deterministic_before = torch.are_deterministic_algorithms_enabled()
     trainer = pl.Trainer(max_epochs=config.epochs, accelerator=config.accelerator, devices=config.devices,
                          num_nodes=config.num_nodes, strategy=strategy, precision=config.precision,
                          logger=False, enable_checkpointing=False, enable_model_summary=False,
@@ -180,6 +183,7 @@ def train_model(config: TrainConfig, verbose: bool = True) -> Path:
     finally:
         train_set.close()
         val_set.close()
+        torch.use_deterministic_algorithms(deterministic_before)
     if trainer.interrupted:
         _log(hint)
         raise TrainingInterrupted(hint)

@@ -1,4 +1,4 @@
-"""Helpers for tests that use the upstream models and their sampled predictions (tests/data/model)."""
+"""Helpers for the model and predict tests: the upstream models and their sampled predictions (tests/data/model)."""
 
 from __future__ import annotations
 

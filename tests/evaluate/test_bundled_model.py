@@ -1,0 +1,36 @@
+"""The bundled base model: present, loadable without running code, and described by its provenance file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import helixtune
+
+MODELS = Path(helixtune.__file__).parent / "data" / "models"
+
+
+def test_provenance_matches_the_shipped_file():
+    model = MODELS / "base_small.safetensors"
+    provenance = json.loads((MODELS / "base_small.json").read_text())
+    assert model.stat().st_size < 5_000_000
+    assert hashlib.md5(model.read_bytes()).hexdigest() == provenance["md5"]
+    assert set(provenance["species"]) == {"Athaliana", "Celegans", "Dmelanogaster", "Mpusilla"}
+    assert provenance["command"].startswith("helixtune train ")
+    best = provenance["best_check"]
+    assert best["validation_genic_f1"] == max(c["genic_f1"] for c in provenance["training_checks"])
+
+
+def test_model_loads_and_predicts_a_chunk():
+    import torch
+
+    from helixtune.model.model_file import load_model
+
+    model, metadata = load_model(MODELS / "base_small.safetensors")
+    assert sum(p.numel() for p in model.parameters()) == 90_472
+    model.eval()
+    with torch.no_grad():
+        out = model(torch.zeros(1, 900, 4))
+    genic = out[0] if isinstance(out, (tuple, list)) else out
+    assert genic.shape[-1] == 4 and torch.isfinite(genic).all()

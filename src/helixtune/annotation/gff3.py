@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from helixtune.errors import InputFileError
+from helixtune.inputfiles import open_maybe_gzip
 
-GZIP_MAGIC = b"\x1f\x8b"
 STRANDS = ("+", "-", ".", "?")
 
 
@@ -52,17 +52,8 @@ class GffRecord:
 
 def open_text(path) -> io.TextIOBase:
     """Open a plain or gzip-compressed text file, with a one-line error if it cannot be opened."""
-    try:
-        raw = open(path, "rb")
-    except FileNotFoundError:
-        raise InputFileError(path, "no such file") from None
-    except IsADirectoryError:
-        raise InputFileError(path, "is a directory, not a GFF3 file") from None
-    except OSError as err:
-        raise InputFileError(path, f"cannot be read ({err.strerror})") from None
-    if raw.peek(2)[:2] == GZIP_MAGIC:
-        raw = gzip.GzipFile(fileobj=raw, mode="rb")
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline=None)
+    stream, _ = open_maybe_gzip(path, "GFF3")
+    return io.TextIOWrapper(stream, encoding="utf-8", errors="strict", newline=None)
 
 
 def parse_attributes(text: str) -> dict[str, list[str]]:

@@ -14,33 +14,18 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from helixtune.errors import InputFileError
+from helixtune.inputfiles import open_maybe_gzip
 
 # nucleotides and IUPAC ambiguity codes accepted in sequences (upper and lower case)
 IUPAC_CODES = b"ACGTNYRWSKMDVHB"
 _VALID = IUPAC_CODES + IUPAC_CODES.lower()
 _WHITESPACE = b" \t\r\n"
-GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True)
 class FastaHeader:
     seqid: str
     line_number: int
-
-
-def _open_binary(path) -> tuple[io.BufferedIOBase, io.BufferedReader]:
-    """(decompressed stream, raw file); the raw file's position tells how far reading has got."""
-    try:
-        raw = open(path, "rb")
-    except FileNotFoundError:
-        raise InputFileError(path, "no such file") from None
-    except IsADirectoryError:
-        raise InputFileError(path, "is a directory, not a FASTA file") from None
-    except OSError as err:
-        raise InputFileError(path, f"cannot be read ({err.strerror})") from None
-    if raw.peek(2)[:2] == GZIP_MAGIC:
-        return io.BufferedReader(gzip.GzipFile(fileobj=raw, mode="rb"), buffer_size=1 << 20), raw
-    return raw, raw
 
 
 READ_BLOCK = 1 << 20
@@ -54,7 +39,7 @@ def iter_fasta_stream(path, on_progress=None) -> Iterator[FastaHeader | bytes]:
     the number of bytes of the (possibly compressed) file read so far.
     """
     parser = _BlockParser(path)
-    stream, raw = _open_binary(path)
+    stream, raw = open_maybe_gzip(path, "FASTA")
     carry = b""
     try:
         with stream, raw:

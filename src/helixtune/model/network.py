@@ -162,7 +162,8 @@ class HybridModel(nn.Module):
                                    for _ in range(c.cnn_layers - 1))
         self.dropout1 = nn.Dropout(c.dropout1) if c.dropout1 > 0 else nn.Identity()
         lstm_inputs = [c.pool_size * c.filter_depth] + [2 * c.units] * max(c.lstm_layers - 1, 0)
-        self.lstms = nn.ModuleList(nn.LSTM(n_in, c.units, batch_first=True, bidirectional=True)
+        # time-first LSTMs: torch's CPU kernel is faster on (T, B, F) than on (B, T, F) (same weights, same results)
+        self.lstms = nn.ModuleList(nn.LSTM(n_in, c.units, batch_first=False, bidirectional=True)
                                    for n_in in lstm_inputs[:c.lstm_layers])
         self.dropout2 = nn.Dropout(c.dropout2) if c.dropout2 > 0 else nn.Identity()
         self.dense = nn.Linear(self.feature_size(), c.pool_size * N_CLASSES * (2 if c.predict_phase else 1))
@@ -256,8 +257,11 @@ class HybridModel(nn.Module):
         if self.after_conv_dtype is not None:  # reduced-precision convolutions; the rest stays float32
             h = h.to(self.after_conv_dtype)
         h = self.dropout1(h)
-        for lstm in self.lstms[:n_lstm]:
-            h, _ = lstm(h)
+        if n_lstm:
+            h = h.transpose(0, 1)  # (T, B, F) for the time-first LSTMs
+            for lstm in self.lstms[:n_lstm]:
+                h, _ = lstm(h)
+            h = h.transpose(0, 1).contiguous()
         if n_lstm == c.lstm_layers:
             h = self.dropout2(h)
         return h

@@ -206,28 +206,43 @@ def real_lengths(start_ends: np.ndarray) -> np.ndarray:
     return np.abs(start_ends[:, 1] - start_ends[:, 0])
 
 
-def rotate_minus_padding_first(array: np.ndarray, start_ends: np.ndarray) -> np.ndarray:
-    """HybridModel's read-time transformation (spec 1.9): padded minus chunks get their padding first.
+def rotate_chunk_padding_first(chunk: np.ndarray, start: int, end: int) -> np.ndarray:
+    """HybridModel's read-time transformation (spec 1.9) of one chunk: a padded minus chunk gets its
+    padding first; any other chunk is returned as it is."""
+    real = start - end
+    if start > end and real < len(chunk):
+        return np.concatenate([chunk[real:], chunk[:real]], axis=0)
+    return chunk
 
-    `array` has chunks along axis 0 and bases along axis 1; a rotated copy is returned.
+
+def _padded_minus_rows(start_ends: np.ndarray, length: int) -> np.ndarray:
+    return np.flatnonzero(minus_strand_rows(start_ends) & (real_lengths(start_ends) < length))
+
+
+def rotate_minus_padding_first(array: np.ndarray, start_ends: np.ndarray) -> np.ndarray:
+    """`rotate_chunk_padding_first` over chunks along axis 0 (bases along axis 1).
+
+    Returns `array` itself when no chunk is a padded minus chunk, else a rotated copy.
     """
+    rows = _padded_minus_rows(start_ends, array.shape[1])
+    if rows.size == 0:
+        return array
     out = np.array(array, copy=True)
-    length = out.shape[1]
-    lengths = real_lengths(start_ends)
-    for i in np.flatnonzero(minus_strand_rows(start_ends) & (lengths < length)):
-        k = int(lengths[i])
-        out[i] = np.concatenate([array[i, k:], array[i, :k]], axis=0)
+    for i in rows:
+        out[i] = rotate_chunk_padding_first(array[i], *start_ends[i])
     return out
 
 
 def rotate_minus_padding_last(array: np.ndarray, start_ends: np.ndarray) -> np.ndarray:
     """Inverse of `rotate_minus_padding_first`: back to the genome file's layout (real bases first)."""
+    rows = _padded_minus_rows(start_ends, array.shape[1])
+    if rows.size == 0:
+        return array
     out = np.array(array, copy=True)
-    length = out.shape[1]
-    lengths = real_lengths(start_ends)
-    for i in np.flatnonzero(minus_strand_rows(start_ends) & (lengths < length)):
-        k = int(lengths[i])
-        out[i] = np.concatenate([array[i, length - k:], array[i, :length - k]], axis=0)
+    length = array.shape[1]
+    for i in rows:
+        pad = length - int(real_lengths(start_ends[i:i + 1])[0])
+        out[i] = np.concatenate([array[i, pad:], array[i, :pad]], axis=0)
     return out
 
 

@@ -14,7 +14,6 @@ Upstream's choices, kept so files line up with upstream files:
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 import tempfile
 from collections import Counter
@@ -33,6 +32,7 @@ from helixtune.atomic import atomic_output
 from helixtune.errors import HelixtuneError, InputFileError
 from helixtune.genome.chunks import chunk_start_ends, cut_strand, n_chunks_per_strand
 from helixtune.genome.fasta import iter_fasta
+from helixtune.parallel import available_cpus
 from helixtune.progress import progress_bar
 
 DEFAULT_SUBSEQUENCE_LENGTH = 21384
@@ -214,7 +214,7 @@ def export_h5(db_path, h5_path, subsequence_length: int = DEFAULT_SUBSEQUENCE_LE
         order = export_order(db, sequence_order)
         from_fasta = _FastaSequences(fasta, Path(h5_path).resolve().parent) if (fasta and with_x) else None
         total_chunks = sum(2 * n_chunks_per_strand(length, subsequence_length) for _, _, length in order)
-        with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as executor, \
+        with ThreadPoolExecutor(max_workers=threads or available_cpus()) as executor, \
                 atomic_output(h5_path) as tmp, h5layout.open_h5(tmp, "w") as h5, \
                 progress_bar(total_chunks, "export", "subseq") as bar:
             writer = _LabelWriter(h5, subsequence_length, compression, with_x, executor)

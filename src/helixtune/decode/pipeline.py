@@ -8,7 +8,6 @@ a thread pool (the compiled search releases the GIL); genes are numbered and wri
 from __future__ import annotations
 
 import collections
-import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from helixtune.decode.costs import COST_MODELS
 from helixtune.decode.hmm import SOLVED_BY_REPLAY, SOLVED_BY_TIE_CHECK, solve_region
 from helixtune.decode.streams import DecodeInputs, Sequence, check_thresholds, open_inputs, read_block
 from helixtune.errors import HelixtuneError
+from helixtune.parallel import available_cpus
 from helixtune.progress import progress_bar
 
 
@@ -31,13 +31,6 @@ class DecodeSummary:
     genes: int = 0
     tie_checked_regions: int = 0  # regions with exact cost ties that could not change the labels
     replayed_regions: int = 0  # regions whose exact cost ties needed upstream's search order replayed
-
-
-def default_threads() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 class _Inline:
@@ -99,7 +92,7 @@ def decode_to_gff3(genome_h5, predictions_h5, out_gff3, window_size: int = 100, 
     if cost_model not in COST_MODELS:
         raise HelixtuneError(f"unknown cost model '{cost_model}' (choose from {', '.join(COST_MODELS)})")
     model = COST_MODELS[cost_model]
-    threads = default_threads() if threads is None else int(threads)
+    threads = available_cpus() if threads is None else int(threads)
     if threads < 1:
         raise HelixtuneError(f"threads must be at least 1, got {threads}")
     max_pending = max_pending_regions or 16 * threads

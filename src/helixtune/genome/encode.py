@@ -22,6 +22,7 @@ from helixtune import h5layout
 from helixtune.atomic import atomic_output
 from helixtune.errors import HelixtuneError, InputFileError
 from helixtune.genome.fasta import FastaHeader, iter_fasta_stream
+from helixtune.parallel import available_cpus
 from helixtune.progress import progress_bar
 
 DEFAULT_SUBSEQUENCE_LENGTH = 21384
@@ -67,7 +68,6 @@ class GenomeH5Writer:
     def __init__(self, h5: h5py.File, subsequence_length: int, compression: str, batch_rows: int = 32,
                  executor=None):
         self.length = subsequence_length
-        self.executor = executor
         self.batch_rows = batch_rows
         self.datasets = {spec.path: h5layout.create_dataset(h5, spec, 0, subsequence_length, compression)
                          for spec in h5layout.GENOME_DATASETS}
@@ -173,7 +173,7 @@ def encode_fasta(fasta_path, h5_output_path, species: str, subsequence_length: i
     file_size = os.path.getsize(fasta_path)
     output_dir = Path(h5_output_path).resolve().parent
     output_dir.mkdir(parents=True, exist_ok=True)
-    threads = threads or os.cpu_count() or 1
+    threads = threads or available_cpus()
     with ThreadPoolExecutor(max_workers=threads) as executor, atomic_output(h5_output_path) as tmp, \
             tempfile.TemporaryDirectory(dir=output_dir, prefix=".helixtune-") as spill_dir:
         with h5py.File(tmp, "w") as h5, \

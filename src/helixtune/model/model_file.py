@@ -38,20 +38,20 @@ METADATA_KEY = "helixtune_model"
 DEFAULT_COVERAGE_DATASETS = ("evaluation/rnaseq_coverage", "evaluation/rnaseq_spliced_coverage")
 
 
-def file_md5(path) -> str:
-    digest = hashlib.md5()
+def _file_digest(path, algorithm: str) -> str:
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def file_md5(path) -> str:
+    return _file_digest(path, "md5")
 
 
 def file_sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return _file_digest(path, "sha256")
 
 
 def default_coverage_inputs(model) -> dict | None:

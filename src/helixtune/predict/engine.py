@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
 
 from helixtune.errors import HelixtuneError
+from helixtune.parallel import available_cpus
 
 
 def resolve_device(name: str | None) -> torch.device:
@@ -47,13 +47,6 @@ def bfloat16_conv_is_accurate(model) -> bool:
     if lstm_layers is None:
         lstm_layers = len(_conv_owner(model).lstms)
     return lstm_layers > 0
-
-
-def available_cpus() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
 
 
 class Engine:

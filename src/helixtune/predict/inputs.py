@@ -56,8 +56,7 @@ class PredictionInput:
         parts = [self.x[first:last]]
         for ds in self.coverage:
             parts.append(ds[first:last])
-        parts = [h5layout.rotate_minus_padding_first(p, start_ends) if _needs_rotation(start_ends, self.length)
-                 else p for p in parts]
+        parts = [h5layout.rotate_minus_padding_first(p, start_ends) for p in parts]
         if len(parts) == 1:
             return parts[0].astype(np.float32)
         return np.concatenate([p.astype(np.float32) for p in parts], axis=-1)
@@ -70,6 +69,3 @@ class PredictionInput:
     def close(self):
         self.h5.close()
 
-
-def _needs_rotation(start_ends: np.ndarray, length: int) -> bool:
-    return bool(np.any(h5layout.minus_strand_rows(start_ends) & (h5layout.real_lengths(start_ends) < length)))

@@ -199,10 +199,7 @@ class ChunkDataset:
 
     def _row(self, h5, spec_path: str, row: int, start_end: np.ndarray) -> np.ndarray:
         data = h5[spec_path][row]
-        start, end = int(start_end[0]), int(start_end[1])
-        if start > end and start - end < data.shape[0]:  # padded minus chunk: padding first (spec §1.9)
-            k = start - end
-            data = np.concatenate([data[k:], data[:k]], axis=0)
+        data = h5layout.rotate_chunk_padding_first(data, int(start_end[0]), int(start_end[1]))
         if self.clip:
             data = data[: self.length]
         return data

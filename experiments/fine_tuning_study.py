@@ -233,7 +233,8 @@ def score(prep: Path, predictions: Path | None, gff: Path) -> dict:
     return out
 
 
-def run_row(row: str, prep: Path, work: Path, base_model: Path, epochs: int, threads: int) -> dict:
+def run_row(row: str, prep: Path, work: Path, base_model: Path, epochs: int, threads: int,
+            learning_rate: float, self_train_learning_rate: float, keep_fraction: float) -> dict:
     out = work / "rows" / row
     out.mkdir(parents=True, exist_ok=True)
     train_seconds = 0.0
@@ -252,7 +253,7 @@ def run_row(row: str, prep: Path, work: Path, base_model: Path, epochs: int, thr
         data_dir = prep / ("tune.cov" if row == "coverage" else "tune")
         command = ["train", "-d", data_dir, "-l", base_model, "--fine-tune-mode", fine_tune[row],
                    "-s", model, "--epochs", epochs, "--patience", 3, "--batch-size", 8, "--val-test-batch-size", 16,
-                   "--learning-rate", "0.001", "--check-every-nth-batch", 100,
+                   "--learning-rate", learning_rate, "--check-every-nth-batch", 100,
                    "--class-weights", "[0.7, 1.6, 1.2, 1.2]", "--transition-weights", "[1, 12, 3, 1, 12, 3]"]
         if row == "coverage":
             command += ["--coverage-norm", "log"]
@@ -262,7 +263,8 @@ def run_row(row: str, prep: Path, work: Path, base_model: Path, epochs: int, thr
     else:  # self-training: the whole pseudolabel loop on the tuning pieces, no annotation given
         run_dir = out / "self_train"
         command = ["self-train", "--fasta", prep / "selftrain.fa", "--load-model-path", base_model, "--out", run_dir,
-                   "--species", "Spombe", "--epochs", epochs, "--learning-rate", "0.001", "--no-overlap",
+                   "--species", "Spombe", "--epochs", epochs, "--learning-rate", self_train_learning_rate,
+                   "--keep-fraction", keep_fraction, "--no-overlap",
                    "--check-every-nth-batch", 100, "--threads", threads]
         if row == "self-train+coverage":
             command += ["--bam", *[prep / f"selftrain.rnaseq{i}.bam" for i in range(len(BAMS))],
@@ -347,6 +349,10 @@ def main() -> int:
                         default=REPOSITORY / "src" / "helixtune" / "data" / "models" / "base_small.safetensors")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="rows tuned on reference labels")
+    parser.add_argument("--self-train-learning-rate", type=float, default=1e-4,
+                        help="self-training rows (self-train's default: a pseudolabel is no reference label)")
+    parser.add_argument("--keep-fraction", type=float, default=0.2, help="self-training rows: pseudolabels kept")
     parser.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS))
     args = parser.parse_args()
 
@@ -360,7 +366,8 @@ def main() -> int:
             continue
         log(f"row {row}")
         try:
-            result = run_row(row, args.work / "pieces", args.work, args.base_model, args.epochs, args.threads)
+            result = run_row(row, args.work / "pieces", args.work, args.base_model, args.epochs, args.threads,
+                             args.learning_rate, args.self_train_learning_rate, args.keep_fraction)
         except Exception as err:  # a failed row is reported as not run, the others go on
             log(f"row {row} FAILED: {err}")
             (results_dir / f"{row}.failed.txt").write_text(str(err))

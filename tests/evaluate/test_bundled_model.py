@@ -28,7 +28,7 @@ def test_model_loads_and_predicts_a_chunk():
     from helixtune.model.model_file import load_model
 
     model, metadata = load_model(MODELS / "base_small.safetensors")
-    assert sum(p.numel() for p in model.parameters()) == 90_472
+    assert sum(p.numel() for p in model.parameters()) == 513_800
     model.eval()
     with torch.no_grad():
         out = model(torch.zeros(1, 900, 4))

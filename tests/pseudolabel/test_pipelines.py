@@ -84,6 +84,11 @@ def test_self_train_end_to_end_resumes_after_interruption(test_data, tmp_path, m
     report = json.loads((out / "report.json").read_text())
     assert report["models"]["base"]["genes"] > 0 and report["pseudolabels"]["kept"] == 7  # floor(10 x 0.75)
     assert report["pseudolabels"]["validation_rows"] > 0
+    # every decoded gene was checked; the masked ones are counted with their reasons
+    masked = state["steps"]["import + export pseudolabels"]["summary"]["implausible_genes"]
+    assert masked["genes"] == report["models"]["base"]["genes"] == report["pseudolabels"]["decoded_genes"]
+    assert report["pseudolabels"]["implausible_genes_masked"] == masked["genes_masked"]
+    assert masked["genes_masked"] <= sum(masked["reasons"].values())  # reasons count transcripts
     for name in ("base", "tuned"):
         assert 0 < report["models"][name]["confidence"]["mean_max_probability"] <= 1
         assert 0 <= report["models"][name]["versus_reference"]["gene_f1"] <= 1

@@ -138,8 +138,13 @@ def test_example_settings_yield_only_to_options_given(tmp_path, monkeypatch):
     assert seen["options"].learning_rate == example.EXAMPLE_LEARNING_RATE
     assert seen["options"].decode.peak_threshold == example.EXAMPLE_PEAK_THRESHOLD
     assert seen["options"].subsequence_length == example.EXAMPLE_SUBSEQUENCE_LENGTH
+    assert seen["options"].keep_fraction == example.EXAMPLE_KEEP_FRACTION
+    assert seen["options"].mask_implausible_genes
+    # the plain self-train defaults (learning rate 1e-4, keep fraction 0.2), named on the command line, win
     assert main(["self-train", "--example", "--out", str(tmp_path), "--learning-rate", "1e-4",
-                 "--peak-threshold", "0.8", "--keep-fraction", "0.5", "--epochs", "2"]) == 1
+                 "--peak-threshold", "0.7", "--keep-fraction", "0.2", "--epochs", "2",
+                 "--keep-implausible-genes"]) == 1
     options = seen["options"]
     assert (options.learning_rate, options.decode.peak_threshold, options.keep_fraction, options.epochs) == \
-        (1e-4, 0.8, 0.5, 2)
+        (1e-4, 0.7, 0.2, 2)
+    assert not options.mask_implausible_genes

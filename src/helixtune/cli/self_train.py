@@ -32,7 +32,11 @@ def register(subparsers) -> None:
     add_strandedness_arguments(parser)
     parser.add_argument("--fine-tune-mode", choices=("head", "head+hidden", "whole", "coverage"), default=None,
                         help="what is trained (default: coverage with --bam, else whole, from the base weights)")
-    parser.add_argument("--keep-fraction", type=float, default=0.2, help="pseudolabel subsequences kept (0.2)")
+    parser.add_argument("--keep-fraction", type=float, default=None,
+                        help="pseudolabel subsequences kept (0.2; --example: 0.5)")
+    parser.add_argument("--keep-implausible-genes", dest="mask_implausible_genes", action="store_false",
+                        help="train on every decoded gene (default: genes without ATG..stop, with an in-frame stop "
+                             "or a non-canonical splice site are masked in the pseudolabels)")
     parser.add_argument("--val-fraction", type=float, default=0.2, help="validation share of the split (0.2)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and the training (0)")
     parser.add_argument("--epochs", type=int, default=5, help="fine-tuning epochs (5)")
@@ -68,7 +72,9 @@ def run(args) -> int:
 
     options = SelfTrainOptions(
         species=args.species, subsequence_length=args.subsequence_length, lineage=args.lineage, bam=args.bam,
-        strandedness=args.strandedness, fine_tune_mode=args.fine_tune_mode, keep_fraction=args.keep_fraction,
+        strandedness=args.strandedness, fine_tune_mode=args.fine_tune_mode,
+        keep_fraction=SelfTrainOptions.keep_fraction if args.keep_fraction is None else args.keep_fraction,
+        mask_implausible_genes=args.mask_implausible_genes,
         val_fraction=args.val_fraction, seed=args.seed, overlap=args.overlap, batch_size=args.predict_batch_size,
         device=args.device, threads=args.threads,
         decode=DecodeOptions(args.window_size, args.edge_threshold,
@@ -97,11 +103,13 @@ def run_example(args, options) -> int:
 
     chosen, defaults = example_options(), SelfTrainOptions()
     for field in dataclasses.fields(SelfTrainOptions):  # a value other than the plain default was given
-        if field.name not in ("decode", "reference_gff", "learning_rate") and \
+        if field.name not in ("decode", "reference_gff", "learning_rate", "keep_fraction") and \
                 getattr(options, field.name) != getattr(defaults, field.name):
             setattr(chosen, field.name, getattr(options, field.name))
     if args.learning_rate is not None:
         chosen.learning_rate = args.learning_rate
+    if args.keep_fraction is not None:
+        chosen.keep_fraction = args.keep_fraction
     for field in dataclasses.fields(DecodeOptions):
         if getattr(options.decode, field.name) != getattr(DecodeOptions(), field.name):
             setattr(chosen.decode, field.name, getattr(options.decode, field.name))

@@ -20,6 +20,7 @@ import dataclasses
 import datetime
 import hashlib
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ class SelfTrainOptions:
     strandedness: str | None = None
     fine_tune_mode: str | None = None  # default: "coverage" with BAMs, else "whole"
     keep_fraction: float = 0.2
+    mask_implausible_genes: bool = True  # see pseudolabel/plausibility.py
     val_fraction: float = 0.2
     seed: int = 0
     region_bp: int = 1_000_000
@@ -231,6 +233,7 @@ def self_train(fasta, base_model, out_dir, options: SelfTrainOptions | None = No
     from helixtune.genome.encode import encode_fasta
     from helixtune.model.loading import open_model
     from helixtune.predict.run import PredictOptions, predict
+    from helixtune.pseudolabel.plausibility import mask_implausible_genes
     from helixtune.pseudolabel.select import select_confident
     from helixtune.pseudolabel.split import split
     from helixtune.train.config import TrainConfig
@@ -302,10 +305,22 @@ def self_train(fasta, base_model, out_dir, options: SelfTrainOptions | None = No
 
     # 3. pseudolabels: import + export the decoded GFF3, select the confident subsequences, split them
     def import_export():
-        imported, exported = gff_to_h5(paths["base_gff"], fasta, paths["labels"], species, subsequence_length=length)
-        return {"import": _asdict(imported), "export": _asdict(exported)}
+        # labels are masked under a temporary name: an interrupted step never leaves unmasked labels behind
+        unmasked = paths["labels"].with_name(".unmasked." + paths["labels"].name)
+        imported, exported = gff_to_h5(paths["base_gff"], fasta, unmasked, species, subsequence_length=length)
+        summary = {"import": _asdict(imported), "export": _asdict(exported)}
+        if options.mask_implausible_genes:
+            summary["implausible_genes"] = _asdict(mask_implausible_genes(unmasked, paths["base_gff"], fasta))
+        os.replace(unmasked, paths["labels"])
+        return summary
 
-    run.step("import + export pseudolabels", {"length": length}, [paths["labels"]], import_export)
+    pseudolabels = run.step("import + export pseudolabels",
+                            {"length": length, "mask_implausible_genes": options.mask_implausible_genes},
+                            [paths["labels"]], import_export)
+    masked = pseudolabels.get("implausible_genes")
+    if masked:
+        _log(f"{masked['genes_masked']} of {masked['genes']} decoded genes masked as implausible "
+             f"({', '.join(f'{k}: {v}' for k, v in sorted(masked['reasons'].items()))})")
     if options.bam:
         _coverage_step(run, "add-coverage (pseudolabels)", paths["labels"], options)
     selection = run.step("select-confident", {"keep_fraction": options.keep_fraction}, [paths["confident"]],
@@ -358,14 +373,14 @@ def self_train(fasta, base_model, out_dir, options: SelfTrainOptions | None = No
     reference = str(Path(options.reference_gff).resolve()) if options.reference_gff else None
     run.step("report", {"reference": _file_identity(reference) if reference else None},
              [paths["report"], paths["report_json"]],
-             lambda: write_report(paths, fasta, species, mode, selection, split_summary, reference))
+             lambda: write_report(paths, fasta, species, mode, selection, split_summary, reference, masked))
     _log(f"done: tuned model {paths['tuned_model']}, annotation {paths['tuned_gff']}, report {paths['report']}")
     return SelfTrainResult(str(out_dir), str(paths["tuned_model"]), str(paths["base_gff"]), str(paths["tuned_gff"]),
                            str(paths["report"]), run.skipped, run.ran)
 
 
 def write_report(paths: dict, fasta, species: str, mode: str, selection: dict, split_summary: dict,
-                 reference_gff=None) -> dict:
+                 reference_gff=None, masked: dict | None = None) -> dict:
     """report.json and report.md: gene counts, base-vs-tuned agreement, confidence, and (optionally) accuracy."""
     report = {"species": species, "fasta": str(fasta), "fine_tune_mode": mode,
               "pseudolabels": {"subsequences": selection.get("n_rows"), "kept": selection.get("n_kept"),
@@ -373,7 +388,10 @@ def write_report(paths: dict, fasta, species: str, mode: str, selection: dict, s
                                "discrepancy_mean_all": selection.get("discrepancy_mean_all"),
                                "discrepancy_mean_kept": selection.get("discrepancy_mean_kept"),
                                "training_rows": split_summary.get("training_rows"),
-                               "validation_rows": split_summary.get("validation_rows")},
+                               "validation_rows": split_summary.get("validation_rows"),
+                               "decoded_genes": masked.get("genes") if masked else None,
+                               "implausible_genes_masked": masked.get("genes_masked") if masked else None,
+                               "implausible_reasons": masked.get("reasons") if masked else None},
               "models": {}}
     for name in ("base", "tuned"):
         gff = paths[f"{name}_gff"]
@@ -403,7 +421,9 @@ def format_report(report: dict) -> str:
              f"Pseudolabels: {pl['kept']} of {pl['subsequences']} subsequences kept "
              f"({pl['training_rows']} training, {pl['validation_rows']} validation); "
              f"{100 * (pl['genic_fraction_kept'] or 0):.1f}% of their labelled bases genic; mean discrepancy "
-             f"{f(pl['discrepancy_mean_kept'])} kept vs {f(pl['discrepancy_mean_all'])} all.", "",
+             f"{f(pl['discrepancy_mean_kept'])} kept vs {f(pl['discrepancy_mean_all'])} all."
+             + (f" {pl['implausible_genes_masked']} of {pl['decoded_genes']} decoded genes masked as implausible."
+                if pl.get("implausible_genes_masked") is not None else ""), "",
              "| | base model | tuned model |", "|---|---|---|",
              f"| genes | {base['genes']} | {tuned['genes']} |",
              f"| mean highest class probability | {f(base['confidence']['mean_max_probability'])} | "

@@ -148,3 +148,19 @@ def test_example_settings_yield_only_to_options_given(tmp_path, monkeypatch):
     assert (options.learning_rate, options.decode.peak_threshold, options.keep_fraction, options.epochs) == \
         (1e-4, 0.7, 0.2, 2)
     assert not options.mask_implausible_genes
+
+
+def test_example_verdict_names_what_changed_and_what_did_not():
+    from helixtune.pseudolabel.example import example_verdict
+
+    def scores(genic_base, genic_tuned, gene_base, gene_tuned):
+        return {"base": {"genic_f1_basewise": genic_base, "gene_f1": gene_base},
+                "tuned": {"genic_f1_basewise": genic_tuned, "gene_f1": gene_tuned}}
+
+    text = example_verdict(scores(0.5106, 0.5637, 0.0578, 0.0625))
+    assert text.startswith("Verdict: self-training improved genic F1 on this piece; gene F1 unchanged")
+    assert "genic F1 0.511 -> 0.564, gene F1 0.058 -> 0.062" in text
+    assert "improved genic F1 and gene F1" in example_verdict(scores(0.5, 0.6, 0.05, 0.08))
+    assert "did NOT help" in example_verdict(scores(0.09, 0.01, 0.0, 0.0))
+    assert "mixed result" in example_verdict(scores(0.5, 0.6, 0.08, 0.05))
+    assert "changed nothing" in example_verdict(scores(0.5, 0.501, 0.05, 0.051))

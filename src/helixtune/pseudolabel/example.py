@@ -108,10 +108,13 @@ def example_verdict(scores: dict) -> str:
     worse = [name for name, change in changes.items() if change < -0.005]
     described = ", ".join(f"{name} {base[key]:.3f} -> {tuned[key]:.3f}" for key, name in
                           (("genic_f1_basewise", "genic F1"), ("gene_f1", "gene F1")))
+    unchanged = [name for name in changes if name not in better and name not in worse]
+    same = f"; {' and '.join(unchanged)} unchanged (within 0.005)" if unchanged else ""
     if better and not worse:
-        return f"Verdict: self-training helped on this piece ({described}), with no reference labels used."
+        return (f"Verdict: self-training improved {' and '.join(better)} on this piece{same} ({described}), "
+                "with no reference labels used.")
     if worse and not better:
-        return f"Verdict: self-training did NOT help on this piece; it made it worse ({described})."
+        return f"Verdict: self-training did NOT help on this piece; {' and '.join(worse)} got worse{same} ({described})."
     if better and worse:
         return f"Verdict: mixed result: {', '.join(better)} improved, {', '.join(worse)} got worse ({described})."
     return f"Verdict: self-training changed nothing that matters on this piece ({described})."

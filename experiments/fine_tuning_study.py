@@ -1,6 +1,6 @@
 """Does tuning help? The fine-tuning study on S. pombe chromosome I, reproducible in one command.
 
-    python experiments/fine_tuning_study.py --data ../shared/data [--work scratch/study] [--epochs 2]
+    python experiments/fine_tuning_study.py --data ../shared/data [--work scratch/study] [--epochs 4]
         [--rows base whole head ...] [--base-model src/helixtune/data/models/base_small.safetensors]
 
 Design (fixed; see docs/fine-tuning-study.md):
@@ -234,7 +234,8 @@ def score(prep: Path, predictions: Path | None, gff: Path) -> dict:
 
 
 def run_row(row: str, prep: Path, work: Path, base_model: Path, epochs: int, threads: int,
-            learning_rate: float, self_train_learning_rate: float, keep_fraction: float) -> dict:
+            learning_rate: float, self_train_learning_rate: float, keep_fraction: float,
+            keep_implausible_genes: bool = False) -> dict:
     out = work / "rows" / row
     out.mkdir(parents=True, exist_ok=True)
     train_seconds = 0.0
@@ -265,6 +266,7 @@ def run_row(row: str, prep: Path, work: Path, base_model: Path, epochs: int, thr
         command = ["self-train", "--fasta", prep / "selftrain.fa", "--load-model-path", base_model, "--out", run_dir,
                    "--species", "Spombe", "--epochs", epochs, "--learning-rate", self_train_learning_rate,
                    "--keep-fraction", keep_fraction, "--no-overlap",
+                   *(["--keep-implausible-genes"] if keep_implausible_genes else []),
                    "--check-every-nth-batch", 100, "--threads", threads]
         if row == "self-train+coverage":
             command += ["--bam", *[prep / f"selftrain.rnaseq{i}.bam" for i in range(len(BAMS))],
@@ -347,12 +349,14 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=REPOSITORY / "scratch" / "study")
     parser.add_argument("--base-model", type=Path,
                         default=REPOSITORY / "src" / "helixtune" / "data" / "models" / "base_small.safetensors")
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="rows tuned on reference labels")
     parser.add_argument("--self-train-learning-rate", type=float, default=1e-4,
                         help="self-training rows (self-train's default: a pseudolabel is no reference label)")
     parser.add_argument("--keep-fraction", type=float, default=0.2, help="self-training rows: pseudolabels kept")
+    parser.add_argument("--keep-implausible-genes", action="store_true",
+                        help="self-training rows: train on every decoded gene (no plausibility mask)")
     parser.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS))
     args = parser.parse_args()
 
@@ -367,7 +371,8 @@ def main() -> int:
         log(f"row {row}")
         try:
             result = run_row(row, args.work / "pieces", args.work, args.base_model, args.epochs, args.threads,
-                             args.learning_rate, args.self_train_learning_rate, args.keep_fraction)
+                             args.learning_rate, args.self_train_learning_rate, args.keep_fraction,
+                             args.keep_implausible_genes)
         except Exception as err:  # a failed row is reported as not run, the others go on
             log(f"row {row} FAILED: {err}")
             (results_dir / f"{row}.failed.txt").write_text(str(err))

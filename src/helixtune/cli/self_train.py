@@ -43,7 +43,7 @@ def register(subparsers) -> None:
     parser.add_argument("--patience", type=int, default=2, help="checks without improvement before stopping (2)")
     parser.add_argument("--batch-size", type=int, default=8, help="fine-tuning batch size (8)")
     parser.add_argument("--learning-rate", type=float, default=None,
-                        help="fine-tuning learning rate (1e-4; --example: 1e-3)")
+                        help="fine-tuning learning rate (1e-4; --example: 3e-4)")
     parser.add_argument("--check-every-nth-batch", type=int, default=1_000_000,
                         help="validate every n batches as well as at each epoch end")
     parser.add_argument("--no-overlap", dest="overlap", action="store_false", help="predict without overlap")

@@ -455,7 +455,8 @@ def verdict(report: dict) -> str:
     if "versus_reference" in base:
         before, after = base["versus_reference"].get("gene_f1"), tuned["versus_reference"].get("gene_f1")
         if before is not None and after is not None:
-            change = "improved" if after > before else "did not improve"
+            change = ("improved" if after > before + 0.005 else "got worse" if after < before - 0.005
+                      else "is unchanged (within 0.005)")
             return f"Verdict: against the reference, gene-level F1 {change} ({before:.4f} -> {after:.4f})."
     return ("Verdict: the tuned model finds genes; without a reference annotation, check it on genes you trust "
             "before replacing the base model's annotation.")

@@ -51,9 +51,6 @@ TRAIN_OPTIONS = [*(x for key, value in NETWORK.items() for x in (f"--{key}", str
                  "--learning-rate", "0.002", "--patience", "15", "--seed", "0"]
 
 
-INTEGER_COLUMNS = {"check", "epoch", "batch", "step", "improved", "checks_without_improvement"}
-
-
 def md5(path: Path) -> str:
     digest = hashlib.md5()
     with open(path, "rb") as handle:
@@ -152,7 +149,7 @@ def main() -> int:
         import csv
 
         with open(run_dir / "metrics.csv") as handle:
-            checks = [{k: (int(v) if k in INTEGER_COLUMNS else float(v)) for k, v in row.items() if v != ""}
+            checks = [{k: (int(v) if v.isdigit() else float(v)) for k, v in row.items() if v != ""}
                       for row in csv.DictReader(handle)]
     best = max(checks, key=lambda c: c["genic_f1"]) if checks else None
     args.output.parent.mkdir(parents=True, exist_ok=True)

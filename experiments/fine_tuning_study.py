@@ -233,9 +233,9 @@ def score(prep: Path, predictions: Path | None, gff: Path) -> dict:
     return out
 
 
-def run_row(row: str, prep: Path, work: Path, base_model: Path, epochs: int, threads: int,
-            learning_rate: float, self_train_learning_rate: float, keep_fraction: float,
-            keep_implausible_genes: bool = False) -> dict:
+def run_row(row: str, prep: Path, work: Path, args: argparse.Namespace) -> dict:
+    """One row: tune (or not), predict the test pieces, decode, score. `args`: the script's options."""
+    base_model, epochs, threads = args.base_model, args.epochs, args.threads
     out = work / "rows" / row
     out.mkdir(parents=True, exist_ok=True)
     train_seconds = 0.0
@@ -254,7 +254,7 @@ def run_row(row: str, prep: Path, work: Path, base_model: Path, epochs: int, thr
         data_dir = prep / ("tune.cov" if row == "coverage" else "tune")
         command = ["train", "-d", data_dir, "-l", base_model, "--fine-tune-mode", fine_tune[row],
                    "-s", model, "--epochs", epochs, "--patience", 3, "--batch-size", 8, "--val-test-batch-size", 16,
-                   "--learning-rate", learning_rate, "--check-every-nth-batch", 100,
+                   "--learning-rate", args.learning_rate, "--check-every-nth-batch", 100,
                    "--class-weights", "[0.7, 1.6, 1.2, 1.2]", "--transition-weights", "[1, 12, 3, 1, 12, 3]"]
         if row == "coverage":
             command += ["--coverage-norm", "log"]
@@ -264,9 +264,9 @@ def run_row(row: str, prep: Path, work: Path, base_model: Path, epochs: int, thr
     else:  # self-training: the whole pseudolabel loop on the tuning pieces, no annotation given
         run_dir = out / "self_train"
         command = ["self-train", "--fasta", prep / "selftrain.fa", "--load-model-path", base_model, "--out", run_dir,
-                   "--species", "Spombe", "--epochs", epochs, "--learning-rate", self_train_learning_rate,
-                   "--keep-fraction", keep_fraction, "--no-overlap",
-                   *(["--keep-implausible-genes"] if keep_implausible_genes else []),
+                   "--species", "Spombe", "--epochs", epochs, "--learning-rate", args.self_train_learning_rate,
+                   "--keep-fraction", args.keep_fraction, "--no-overlap",
+                   *(["--keep-implausible-genes"] if args.keep_implausible_genes else []),
                    "--check-every-nth-batch", 100, "--threads", threads]
         if row == "self-train+coverage":
             command += ["--bam", *[prep / f"selftrain.rnaseq{i}.bam" for i in range(len(BAMS))],
@@ -370,9 +370,7 @@ def main() -> int:
             continue
         log(f"row {row}")
         try:
-            result = run_row(row, args.work / "pieces", args.work, args.base_model, args.epochs, args.threads,
-                             args.learning_rate, args.self_train_learning_rate, args.keep_fraction,
-                             args.keep_implausible_genes)
+            result = run_row(row, args.work / "pieces", args.work, args)
         except Exception as err:  # a failed row is reported as not run, the others go on
             log(f"row {row} FAILED: {err}")
             (results_dir / f"{row}.failed.txt").write_text(str(err))

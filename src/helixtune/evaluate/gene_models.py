@@ -81,6 +81,19 @@ class Transcript:
         spliced = b"".join(seq[s:e] for s, e in self.cds)
         return reverse_complement(spliced) if self.strand == "-" else spliced
 
+    def splice_motifs(self, sequence: bytes) -> list[bytes]:
+        """Donor + acceptor dinucleotides of each coding intron (e.g. b"GTAG"), on the transcript's strand."""
+        motifs = []
+        for s, e in self.introns:
+            motif = sequence[s:s + 2] + sequence[e - 2:e]
+            motifs.append(bytes(reverse_complement(motif) if self.strand == "-" else motif))
+        return motifs
+
+
+def codons(coding: bytes) -> list[bytes]:
+    """The complete codons of a coding sequence, in order (a trailing partial codon is left out)."""
+    return [coding[i:i + 3] for i in range(0, len(coding) - len(coding) % 3, 3)]
+
 
 @dataclass
 class GeneModels:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from helixtune.evaluate.gene_models import STOP_CODONS, GeneModels, reverse_complement
+from helixtune.evaluate.gene_models import STOP_CODONS, GeneModels, codons
 
 
 def sanity_panel(models: GeneModels, genome: dict | None = None) -> dict:
@@ -30,21 +30,16 @@ def sanity_panel(models: GeneModels, genome: dict | None = None) -> dict:
     n_introns = n_gt_ag = n_gc_ag = n_at_ac = 0
     n_start = n_stop = n_inframe = 0
     for t in checked:
-        seq = genome[t.seqid]
-        for s, e in t.introns:
+        for motif in t.splice_motifs(genome[t.seqid]):
             n_introns += 1
-            motif = seq[s:s + 2] + seq[e - 2:e]
-            if t.strand == "-":
-                motif = reverse_complement(motif)
-            motif = bytes(motif)
             n_gt_ag += motif == b"GTAG"
             n_gc_ag += motif == b"GCAG"
             n_at_ac += motif == b"ATAC"
         coding = t.coding_sequence(genome)[t.five_prime_phase:]
-        codons = [coding[i:i + 3] for i in range(0, len(coding) - len(coding) % 3, 3)]
+        in_frame = codons(coding)
         n_start += t.five_prime_phase == 0 and coding[:3] == b"ATG"
-        n_stop += bool(codons) and codons[-1] in STOP_CODONS
-        n_inframe += any(c in STOP_CODONS for c in codons[:-1])
+        n_stop += bool(in_frame) and in_frame[-1] in STOP_CODONS
+        n_inframe += any(c in STOP_CODONS for c in in_frame[:-1])
     panel.update({
         "transcripts_checked_against_genome": len(checked),
         "introns": n_introns,

@@ -20,7 +20,6 @@ import dataclasses
 import datetime
 import hashlib
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -305,13 +304,10 @@ def self_train(fasta, base_model, out_dir, options: SelfTrainOptions | None = No
 
     # 3. pseudolabels: import + export the decoded GFF3, select the confident subsequences, split them
     def import_export():
-        # labels are masked under a temporary name: an interrupted step never leaves unmasked labels behind
-        unmasked = paths["labels"].with_name(".unmasked." + paths["labels"].name)
-        imported, exported = gff_to_h5(paths["base_gff"], fasta, unmasked, species, subsequence_length=length)
+        imported, exported = gff_to_h5(paths["base_gff"], fasta, paths["labels"], species, subsequence_length=length)
         summary = {"import": _asdict(imported), "export": _asdict(exported)}
-        if options.mask_implausible_genes:
-            summary["implausible_genes"] = _asdict(mask_implausible_genes(unmasked, paths["base_gff"], fasta))
-        os.replace(unmasked, paths["labels"])
+        if options.mask_implausible_genes:  # in place, like add-coverage: an interrupted step is redone whole
+            summary["implausible_genes"] = _asdict(mask_implausible_genes(paths["labels"], paths["base_gff"], fasta))
         return summary
 
     pseudolabels = run.step("import + export pseudolabels",

@@ -22,7 +22,7 @@ import h5py
 import numpy as np
 
 from helixtune import h5layout
-from helixtune.evaluate.gene_models import STOP_CODONS, Transcript, read_gene_models, reverse_complement
+from helixtune.evaluate.gene_models import STOP_CODONS, Transcript, codons, read_gene_models
 from helixtune.genome.fasta import iter_fasta
 
 SPLICE_SITES = (b"GTAG", b"GCAG", b"ATAC")
@@ -47,14 +47,10 @@ def implausibility(t: Transcript, sequence: bytes) -> str | None:
         return "no ATG start"
     if coding[-3:] not in STOP_CODONS:
         return "no stop codon at the end"
-    if any(coding[i:i + 3] in STOP_CODONS for i in range(0, len(coding) - 3, 3)):
+    if any(codon in STOP_CODONS for codon in codons(coding)[:-1]):
         return "stop codon in frame"
-    for start, end in t.introns:
-        motif = sequence[start:start + 2] + sequence[end - 2:end]
-        if t.strand == "-":
-            motif = reverse_complement(motif)
-        if bytes(motif).upper() not in SPLICE_SITES:
-            return "non-canonical splice site"
+    if any(motif.upper() not in SPLICE_SITES for motif in t.splice_motifs(sequence)):
+        return "non-canonical splice site"
     return None
 
 

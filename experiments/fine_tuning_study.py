@@ -2,6 +2,7 @@
 
     python experiments/fine_tuning_study.py --data ../shared/data [--work scratch/study] [--epochs 4]
         [--rows base whole head ...] [--base-model src/helixtune/data/models/base_small.safetensors]
+        [--seed N] [--rounds 3] [--self-train-learning-rate 1e-3] [--keep-fraction 0.5]
 
 Design (fixed; see docs/fine-tuning-study.md):
 * S. pombe chromosome I (5.58 Mbp) is cut into 10 pieces of about 558 kbp, each cut moved to the nearest
@@ -14,7 +15,7 @@ Design (fixed; see docs/fine-tuning-study.md):
 * Rows: the bundled base model; whole-network tuning on reference labels; frozen network + new head
   (`head`); frozen + hidden layer + head (`head+hidden`); coverage mode (frozen network + new head over
   the network's features and the RNA-seq coverage of both BAMs); pseudolabel self-training (no reference
-  labels; `helixtune self-train`); pseudolabel + coverage; and the peers on the same pieces: geneML 1.3.1
+  labels; `helixtune self-train`, one round and `--rounds 3`); pseudolabel + coverage; and the peers on the same pieces: geneML 1.3.1
   (its shipped model) and AUGUSTUS 3.5 with its S. pombe parameters (their whole-chromosome outputs,
   shifted onto the pieces).
 * Columns: base-wise genic F1 and phase F1 of the network output (argmax of the probabilities, upstream's
@@ -45,8 +46,10 @@ TRAIN_PIECES = (0, 3)
 VALIDATION_PIECES = (6,)
 SELF_TRAIN_PIECES = TRAIN_PIECES + VALIDATION_PIECES
 SETS = {"test": TEST_PIECES, "train": TRAIN_PIECES, "validation": VALIDATION_PIECES, "selftrain": SELF_TRAIN_PIECES}
+ROUNDS = 3  # self-train --rounds of the self-train-rounds row
 BAMS = ("SP2.chr.bam", "SP2.chrI.trinity_Sp_4conditions.hisat2.bam")  # both dUTP/RF stranded
-ROWS = ("base", "whole", "head", "head+hidden", "coverage", "self-train", "self-train+coverage", "geneML", "AUGUSTUS")
+ROWS = ("base", "whole", "head", "head+hidden", "coverage", "self-train", "self-train-rounds", "self-train+coverage",
+        "geneML", "AUGUSTUS")
 ROW_TITLES = {
     "base": "base model (bundled, no tuning)",
     "whole": "whole network tuned, reference labels",
@@ -54,6 +57,7 @@ ROW_TITLES = {
     "head+hidden": "frozen + two layers, reference labels",
     "coverage": "coverage mode (2 RNA-seq BAMs), reference labels",
     "self-train": "pseudolabel self-training (no labels)",
+    "self-train-rounds": f"pseudolabel self-training, {ROUNDS} rounds (no labels)",
     "self-train+coverage": "pseudolabels + coverage (no labels)",
     "geneML": "geneML 1.3.1 (shipped fungal model)",
     "AUGUSTUS": "AUGUSTUS 3.5 (S. pombe parameters)",
@@ -263,9 +267,11 @@ def run_row(row: str, prep: Path, work: Path, args: argparse.Namespace) -> dict:
             train_seconds = helixtune(*command)
     else:  # self-training: the whole pseudolabel loop on the tuning pieces, no annotation given
         run_dir = out / "self_train"
+        rounds = args.rounds if row == "self-train-rounds" else 1
         command = ["self-train", "--fasta", prep / "selftrain.fa", "--load-model-path", base_model, "--out", run_dir,
                    "--species", "Spombe", "--epochs", epochs, "--learning-rate", args.self_train_learning_rate,
-                   "--keep-fraction", args.keep_fraction, "--no-overlap",
+                   "--keep-fraction", args.keep_fraction, "--no-overlap", "--seed", args.seed,
+                   "--rounds", rounds,
                    *(["--keep-implausible-genes"] if args.keep_implausible_genes else []),
                    "--check-every-nth-batch", 100, "--threads", threads]
         if row == "self-train+coverage":
@@ -278,9 +284,13 @@ def run_row(row: str, prep: Path, work: Path, args: argparse.Namespace) -> dict:
         if not marker.exists():
             marker.write_text(str(helixtune(*command, quiet=False)))
         train_seconds = float(marker.read_text())
-        model = run_dir / "tuned" / "model.safetensors"
-        if not model.exists():
-            raise RuntimeError(f"self-train left no tuned model at {model}")
+        # the last round that finished (self-train stops early when a round's pseudolabels look degenerate)
+        finished = [d / "tuned" / "model.safetensors" for d in [run_dir, *(run_dir / f"round{k}" for k in
+                                                                          range(2, rounds + 1))]]
+        finished = [m for m in finished if m.exists()]
+        if not finished:
+            raise RuntimeError(f"self-train left no tuned model in {run_dir}")
+        model = finished[-1]
     if train_seconds == 0.0 and (out / "train_seconds.txt").exists():
         train_seconds = float((out / "train_seconds.txt").read_text())
     elif train_seconds:
@@ -352,11 +362,15 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="rows tuned on reference labels")
-    parser.add_argument("--self-train-learning-rate", type=float, default=1e-4,
-                        help="self-training rows (self-train's default: a pseudolabel is no reference label)")
-    parser.add_argument("--keep-fraction", type=float, default=0.2, help="self-training rows: pseudolabels kept")
+    parser.add_argument("--self-train-learning-rate", type=float, default=1e-3,
+                        help="self-training rows (self-train's default)")
+    parser.add_argument("--keep-fraction", type=float, default=0.5,
+                        help="self-training rows: pseudolabels kept (self-train's default)")
+    parser.add_argument("--seed", type=int, default=0, help="self-training rows: seed of the split and the training")
+    parser.add_argument("--rounds", type=int, default=ROUNDS,
+                        help="rounds of the self-train-rounds row")
     parser.add_argument("--keep-implausible-genes", action="store_true",
-                        help="self-training rows: train on every decoded gene (no plausibility mask)")
+                        help="self-training rows: train on every decoded gene as decoded (no pseudolabel checks)")
     parser.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS))
     args = parser.parse_args()
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import h5py
+import numpy as np
 import pytest
 
 from sharedpaths import shared_file
@@ -80,15 +82,17 @@ def test_self_train_end_to_end_resumes_after_interruption(test_data, tmp_path, m
     result = self_train(data / SLICE, data / BASE_MODEL, out, options)
     assert result.skipped_steps == done
     assert result.run_steps == ["fine-tune", "predict (tuned model)", "decode (tuned model)", "report"]
-    assert "[1/11] encode: complete, skipped" in capsys.readouterr().err
+    assert "[1/10] encode: complete, skipped" in capsys.readouterr().err
     report = json.loads((out / "report.json").read_text())
     assert report["models"]["base"]["genes"] > 0 and report["pseudolabels"]["kept"] == 7  # floor(10 x 0.75)
     assert report["pseudolabels"]["validation_rows"] > 0
-    # every decoded gene was checked; the masked ones are counted with their reasons
-    masked = state["steps"]["import + export pseudolabels"]["summary"]["implausible_genes"]
+    # every decoded gene was checked; the masked ones are counted with their reasons, the introns as well
+    masked = state["steps"]["import + export pseudolabels"]["summary"]["checks"]
     assert masked["genes"] == report["models"]["base"]["genes"] == report["pseudolabels"]["decoded_genes"]
     assert report["pseudolabels"]["implausible_genes_masked"] == masked["genes_masked"]
     assert masked["genes_masked"] <= sum(masked["reasons"].values())  # reasons count transcripts
+    assert report["pseudolabels"]["introns_relabelled_cds"] == masked["introns_relabelled_cds"]
+    assert (masked["bases_relabelled_cds"] > 0) == (masked["introns_relabelled_cds"] > 0)
     for name in ("base", "tuned"):
         assert 0 < report["models"][name]["confidence"]["mean_max_probability"] <= 1
         assert 0 <= report["models"][name]["versus_reference"]["gene_f1"] <= 1
@@ -98,6 +102,23 @@ def test_self_train_end_to_end_resumes_after_interruption(test_data, tmp_path, m
     options.keep_fraction = 1.0
     rerun = self_train(data / SLICE, data / BASE_MODEL, out, options)
     assert rerun.run_steps[0] == "select-confident" and "fine-tune" in rerun.run_steps
+    # a second round starts from the first round's tuned model; its report compares with the first base model
+    options.rounds = 2
+    second = self_train(data / SLICE, data / BASE_MODEL, out, options)
+    assert all(step.startswith("round 2: ") for step in second.run_steps) and len(second.run_steps) == 10
+    assert second.out_dir == str(out / "round2") and second.base_gff == str(out / "base" / "annotation.gff3")
+    with h5py.File(out / "tuned" / "predictions.h5") as first, \
+            h5py.File(out / "round2" / "base" / "predictions.h5") as again:  # round 1's tuned model predicted
+        assert np.array_equal(first["predictions"][:], again["predictions"][:])
+    assert json.loads((out / "round2" / "report.json").read_text())["models"]["base"]["genes"] == \
+        report["models"]["base"]["genes"]
+
+
+def test_rounds_need_the_whole_network_mode(tmp_path):
+    for options in (SelfTrainOptions(rounds=0), SelfTrainOptions(rounds=2, fine_tune_mode="head"),
+                    SelfTrainOptions(rounds=2, bam=["x.bam"], strandedness="unstranded")):
+        with pytest.raises(HelixtuneError, match="rounds"):
+            self_train(tmp_path / "none.fa", tmp_path / "none.safetensors", tmp_path / "run", options)
 
 
 @pytest.mark.shared
@@ -112,3 +133,22 @@ def test_label_quality_gate_stops_a_model_that_finds_no_genes(small_genome, tmp_
     state = json.loads((out / "state.json").read_text())
     assert list(state["steps"]) == ["encode", "predict (base model)", "decode (base model)"]
     assert not (out / "pseudolabels").exists()
+
+
+def test_rounds_stop_at_the_first_degenerate_round(tmp_path, monkeypatch, capsys):
+    """Self-training can drift (each round calls more genes); a round whose pseudolabels fail the gate ends the
+    loop, and the last good round is the result."""
+    import helixtune.pseudolabel.pipeline as pipeline
+
+    def one_round(fasta, base_model, out_dir, options, label="", report_base=None):
+        if label == "round 3 ":
+            raise DegenerateLabels(f"{out_dir}/pseudolabels/confident.h5: 96.45% of the selected bases are genic")
+        return pipeline.SelfTrainResult(str(out_dir), f"{out_dir}/tuned/model.safetensors", f"{out_dir}/base.gff3",
+                                        f"{out_dir}/tuned.gff3", f"{out_dir}/report.md", [], [label or "round 1"],
+                                        f"{out_dir}/base.h5")
+
+    monkeypatch.setattr(pipeline, "_self_train_round", one_round)
+    result = self_train(tmp_path / "g.fa", tmp_path / "m.safetensors", tmp_path / "run", SelfTrainOptions(rounds=4))
+    assert result.out_dir == str(tmp_path / "run" / "round2") and result.base_gff == str(tmp_path / "run" / "base.gff3")
+    assert result.run_steps == ["round 1", "round 2: round 2 "]
+    assert "round 3 stopped, its pseudolabels look degenerate" in capsys.readouterr().err

@@ -140,7 +140,7 @@ def test_example_settings_yield_only_to_options_given(tmp_path, monkeypatch):
     assert seen["options"].subsequence_length == example.EXAMPLE_SUBSEQUENCE_LENGTH
     assert seen["options"].keep_fraction == example.EXAMPLE_KEEP_FRACTION
     assert seen["options"].mask_implausible_genes
-    # the plain self-train defaults (learning rate 1e-4, keep fraction 0.2), named on the command line, win
+    # values named on the command line win
     assert main(["self-train", "--example", "--out", str(tmp_path), "--learning-rate", "1e-4",
                  "--peak-threshold", "0.7", "--keep-fraction", "0.2", "--epochs", "2",
                  "--keep-implausible-genes"]) == 1

@@ -33,17 +33,22 @@ def register(subparsers) -> None:
     parser.add_argument("--fine-tune-mode", choices=("head", "head+hidden", "whole", "coverage"), default=None,
                         help="what is trained (default: coverage with --bam, else whole, from the base weights)")
     parser.add_argument("--keep-fraction", type=float, default=None,
-                        help="pseudolabel subsequences kept (0.2; --example: 0.5)")
+                        help="pseudolabel subsequences kept (0.5)")
     parser.add_argument("--keep-implausible-genes", dest="mask_implausible_genes", action="store_false",
-                        help="train on every decoded gene (default: genes without ATG..stop, with an in-frame stop "
-                             "or a non-canonical splice site are masked in the pseudolabels)")
+                        help="train on every decoded gene as decoded (default: genes without ATG..stop or with an "
+                             "in-frame stop are masked, introns with a non-canonical splice site are masked, and "
+                             "introns that read through without a stop codon are relabelled CDS)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the loop this many times, each round from the last round's tuned model with "
+                             "fresh pseudolabels; each round predicts the genome again (round k in OUT/round<k>/; "
+                             "whole-network mode only; stops early when a round's pseudolabels look degenerate) (1)")
     parser.add_argument("--val-fraction", type=float, default=0.2, help="validation share of the split (0.2)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and the training (0)")
     parser.add_argument("--epochs", type=int, default=5, help="fine-tuning epochs (5)")
     parser.add_argument("--patience", type=int, default=2, help="checks without improvement before stopping (2)")
     parser.add_argument("--batch-size", type=int, default=8, help="fine-tuning batch size (8)")
     parser.add_argument("--learning-rate", type=float, default=None,
-                        help="fine-tuning learning rate (1e-4; --example: 3e-4)")
+                        help="fine-tuning learning rate (1e-3; with a released model, try 1e-4)")
     parser.add_argument("--check-every-nth-batch", type=int, default=1_000_000,
                         help="validate every n batches as well as at each epoch end")
     parser.add_argument("--no-overlap", dest="overlap", action="store_false", help="predict without overlap")
@@ -75,13 +80,15 @@ def run(args) -> int:
         strandedness=args.strandedness, fine_tune_mode=args.fine_tune_mode,
         keep_fraction=SelfTrainOptions.keep_fraction if args.keep_fraction is None else args.keep_fraction,
         mask_implausible_genes=args.mask_implausible_genes,
+        rounds=args.rounds,
         val_fraction=args.val_fraction, seed=args.seed, overlap=args.overlap, batch_size=args.predict_batch_size,
         device=args.device, threads=args.threads,
         decode=DecodeOptions(args.window_size, args.edge_threshold,
                              DecodeOptions.peak_threshold if args.peak_threshold is None else args.peak_threshold,
                              args.min_coding_length),
         epochs=args.epochs, patience=args.patience, train_batch_size=args.batch_size,
-        learning_rate=SelfTrainOptions.learning_rate if args.learning_rate is None else args.learning_rate, check_every_nth_batch=args.check_every_nth_batch,
+        learning_rate=SelfTrainOptions.learning_rate if args.learning_rate is None else args.learning_rate,
+        check_every_nth_batch=args.check_every_nth_batch,
         allow_degenerate_labels=args.allow_degenerate_labels, min_genes=args.min_genes,
         reference_gff=args.reference_gff)
     if args.example:

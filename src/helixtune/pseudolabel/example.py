@@ -20,15 +20,15 @@ from helixtune.pseudolabel.pipeline import SelfTrainOptions, SelfTrainResult
 
 # Settings that make the loop finish in a minute on a laptop CPU and suit the bundled model:
 # * 21384 bp subsequences, the length the bundled model was trained on (its BiLSTMs see the same context);
-#   300 kbp give 30 of them (both strands), so half are kept as confident rather than a fifth;
+#   300 kbp give 30 of them (both strands), half of which are kept as confident;
 # * HelixerPost's default decoding (peak threshold 0.8);
-# * learning rate 3e-4 for 5 epochs over the whole network: a few dozen steps, enough to move the model
-#   and small enough not to wipe out what it learnt from four other genomes.
+# * self-train's own defaults for the rest: the pseudolabel checks, learning rate 1e-3 for 5 epochs over the
+#   whole network (a dozen steps on this piece).
 EXAMPLE_SUBSEQUENCE_LENGTH = 21384
-EXAMPLE_KEEP_FRACTION = 0.5
+EXAMPLE_KEEP_FRACTION = SelfTrainOptions.keep_fraction
 EXAMPLE_PEAK_THRESHOLD = DecodeOptions.peak_threshold
-EXAMPLE_LEARNING_RATE = 3e-4
-EXAMPLE_EPOCHS = 5
+EXAMPLE_LEARNING_RATE = SelfTrainOptions.learning_rate
+EXAMPLE_EPOCHS = SelfTrainOptions.epochs
 EXAMPLE_SPECIES = "Spombe"
 
 

@@ -42,8 +42,9 @@ class SelfTrainOptions:
     bam: list[str] | None = None
     strandedness: str | None = None
     fine_tune_mode: str | None = None  # default: "coverage" with BAMs, else "whole"
-    keep_fraction: float = 0.2
-    mask_implausible_genes: bool = True  # see pseudolabel/plausibility.py
+    keep_fraction: float = 0.5
+    mask_implausible_genes: bool = True  # the pseudolabel checks of pseudolabel/plausibility.py
+    rounds: int = 1  # round k > 1 starts from round k-1's tuned model, in <out>/round<k>/
     val_fraction: float = 0.2
     seed: int = 0
     region_bp: int = 1_000_000
@@ -56,7 +57,7 @@ class SelfTrainOptions:
     epochs: int = 5
     patience: int = 2
     train_batch_size: int = 8
-    learning_rate: float = 1e-4
+    learning_rate: float = 1e-3
     check_every_nth_batch: int = 1_000_000
     coverage_norm: str = "log"
     # label-quality gate
@@ -77,6 +78,7 @@ class SelfTrainResult:
     report: str
     skipped_steps: list[str]
     run_steps: list[str]
+    base_predictions: str = ""
 
 
 class DegenerateLabels(HelixtuneError):
@@ -100,8 +102,9 @@ def _digest(value) -> str:
 class _Run:
     """Steps that skip themselves when `state.json` says they are complete and their outputs exist."""
 
-    def __init__(self, out_dir: Path, n_steps: int):
+    def __init__(self, out_dir: Path, n_steps: int, label: str = ""):
         self.out_dir = out_dir
+        self.label = label  # e.g. "round 2 " when self-training runs in rounds
         self.state_path = out_dir / STATE_FILE
         self.state = {"steps": {}}
         if self.state_path.exists():
@@ -121,7 +124,7 @@ class _Run:
         digest = _digest(key)
         self.chain = _digest([self.chain, name, digest])
         record = self.state["steps"].get(name)
-        prefix = f"[{self.index}/{self.n_steps}] {name}"
+        prefix = f"{self.label}[{self.index}/{self.n_steps}] {name}"
         if record and record.get("key") == digest and all(Path(p).exists() for p in outputs):
             _log(f"{prefix}: complete, skipped")
             self.skipped.append(name)
@@ -226,19 +229,49 @@ def _comparison(reference, prediction, fasta) -> dict:
 
 
 def self_train(fasta, base_model, out_dir, options: SelfTrainOptions | None = None) -> SelfTrainResult:
-    """Run (or resume) the pseudolabel loop for the genome in `fasta`, starting from `base_model`."""
+    """Run (or resume) the pseudolabel loop for the genome in `fasta`, starting from `base_model`.
+
+    With `options.rounds` = n > 1 the loop runs n times: round 1 in `out_dir`, round k in `out_dir/round<k>`
+    from round k-1's tuned model, each with fresh pseudolabels. The last round's report compares the first
+    base model with the last tuned model; the result names the last round's files.
+    """
+    options = options or SelfTrainOptions()
+    rounds = options.rounds
+    if rounds < 1:
+        raise HelixtuneError(f"--rounds must be at least 1, got {rounds}")
+    if rounds > 1 and (options.bam or (options.fine_tune_mode or "whole") != "whole"):
+        raise HelixtuneError("--rounds above 1 tunes the whole network in every round: use it without --bam and "
+                             "with --fine-tune-mode whole")
+    first = _self_train_round(fasta, base_model, out_dir, options)
+    result = first
+    skipped, ran = list(first.skipped_steps), list(first.run_steps)
+    for k in range(2, rounds + 1):
+        try:
+            result = _self_train_round(fasta, result.tuned_model, Path(out_dir) / f"round{k}", options,
+                                       label=f"round {k} ", report_base=first)
+        except DegenerateLabels as stop:  # the drift self-training can fall into: keep the last good round
+            _log(f"round {k} stopped, its pseudolabels look degenerate ({stop}); the result is round {k - 1}'s")
+            break
+        skipped += [f"round {k}: {name}" for name in result.skipped_steps]
+        ran += [f"round {k}: {name}" for name in result.run_steps]
+    return dataclasses.replace(result, base_gff=first.base_gff, base_predictions=first.base_predictions,
+                               skipped_steps=skipped, run_steps=ran)
+
+
+def _self_train_round(fasta, base_model, out_dir, options: SelfTrainOptions, label: str = "",
+                      report_base: SelfTrainResult | None = None) -> SelfTrainResult:
+    """One pass of the loop; `report_base`: the first round, whose base model the report compares with."""
     from helixtune.annotation.pipeline import gff_to_h5
     from helixtune.decode.pipeline import decode_to_gff3
     from helixtune.genome.encode import encode_fasta
     from helixtune.model.loading import open_model
     from helixtune.predict.run import PredictOptions, predict
-    from helixtune.pseudolabel.plausibility import mask_implausible_genes
+    from helixtune.pseudolabel.plausibility import CHECKS_VERSION, clean_pseudolabels, describe
     from helixtune.pseudolabel.select import select_confident
     from helixtune.pseudolabel.split import split
     from helixtune.train.config import TrainConfig
     from helixtune.train.run import train_model
 
-    options = options or SelfTrainOptions()
     fasta, base_model, out_dir = Path(fasta).resolve(), Path(base_model).resolve(), Path(out_dir).resolve()
     if not fasta.is_file():
         raise InputFileError(fasta, "no such file")
@@ -275,8 +308,8 @@ def self_train(fasta, base_model, out_dir, options: SelfTrainOptions | None = No
         "report": out_dir / "report.md",
         "report_json": out_dir / "report.json",
     }
-    n_steps = 11 + (2 if options.bam else 0)
-    run = _Run(out_dir, n_steps)
+    n_steps = 10 + (2 if options.bam else 0)
+    run = _Run(out_dir, n_steps, label)
     predict_options = PredictOptions(batch_size=options.batch_size, overlap=options.overlap, device=options.device,
                                      threads=options.threads)
     decode_key = dataclasses.asdict(options.decode)
@@ -307,16 +340,16 @@ def self_train(fasta, base_model, out_dir, options: SelfTrainOptions | None = No
         imported, exported = gff_to_h5(paths["base_gff"], fasta, paths["labels"], species, subsequence_length=length)
         summary = {"import": _asdict(imported), "export": _asdict(exported)}
         if options.mask_implausible_genes:  # in place, like add-coverage: an interrupted step is redone whole
-            summary["implausible_genes"] = _asdict(mask_implausible_genes(paths["labels"], paths["base_gff"], fasta))
+            summary["checks"] = _asdict(clean_pseudolabels(paths["labels"], paths["base_gff"], fasta))
         return summary
 
     pseudolabels = run.step("import + export pseudolabels",
-                            {"length": length, "mask_implausible_genes": options.mask_implausible_genes},
+                            {"length": length, "mask_implausible_genes": options.mask_implausible_genes,
+                             "checks": CHECKS_VERSION},
                             [paths["labels"]], import_export)
-    masked = pseudolabels.get("implausible_genes")
+    masked = pseudolabels.get("checks")
     if masked:
-        _log(f"{masked['genes_masked']} of {masked['genes']} decoded genes masked as implausible "
-             f"({', '.join(f'{k}: {v}' for k, v in sorted(masked['reasons'].items()))})")
+        _log(describe(masked))
     if options.bam:
         _coverage_step(run, "add-coverage (pseudolabels)", paths["labels"], options)
     selection = run.step("select-confident", {"keep_fraction": options.keep_fraction}, [paths["confident"]],
@@ -367,12 +400,17 @@ def self_train(fasta, base_model, out_dir, options: SelfTrainOptions | None = No
 
     # 6. report
     reference = str(Path(options.reference_gff).resolve()) if options.reference_gff else None
-    run.step("report", {"reference": _file_identity(reference) if reference else None},
+    report_paths = dict(paths)
+    if report_base is not None:  # later rounds: the first base model against this round's tuned model
+        report_paths["base_gff"] = Path(report_base.base_gff)
+        report_paths["base_predictions"] = Path(report_base.base_predictions)
+    run.step("report", {"reference": _file_identity(reference) if reference else None,
+                        "base": _file_identity(report_paths["base_gff"])},
              [paths["report"], paths["report_json"]],
-             lambda: write_report(paths, fasta, species, mode, selection, split_summary, reference, masked))
+             lambda: write_report(report_paths, fasta, species, mode, selection, split_summary, reference, masked))
     _log(f"done: tuned model {paths['tuned_model']}, annotation {paths['tuned_gff']}, report {paths['report']}")
     return SelfTrainResult(str(out_dir), str(paths["tuned_model"]), str(paths["base_gff"]), str(paths["tuned_gff"]),
-                           str(paths["report"]), run.skipped, run.ran)
+                           str(paths["report"]), run.skipped, run.ran, str(paths["base_predictions"]))
 
 
 def write_report(paths: dict, fasta, species: str, mode: str, selection: dict, split_summary: dict,
@@ -387,7 +425,9 @@ def write_report(paths: dict, fasta, species: str, mode: str, selection: dict, s
                                "validation_rows": split_summary.get("validation_rows"),
                                "decoded_genes": masked.get("genes") if masked else None,
                                "implausible_genes_masked": masked.get("genes_masked") if masked else None,
-                               "implausible_reasons": masked.get("reasons") if masked else None},
+                               "implausible_reasons": masked.get("reasons") if masked else None,
+                               "introns_relabelled_cds": masked.get("introns_relabelled_cds") if masked else None,
+                               "introns_masked": masked.get("introns_masked") if masked else None},
               "models": {}}
     for name in ("base", "tuned"):
         gff = paths[f"{name}_gff"]
@@ -418,7 +458,9 @@ def format_report(report: dict) -> str:
              f"({pl['training_rows']} training, {pl['validation_rows']} validation); "
              f"{100 * (pl['genic_fraction_kept'] or 0):.1f}% of their labelled bases genic; mean discrepancy "
              f"{f(pl['discrepancy_mean_kept'])} kept vs {f(pl['discrepancy_mean_all'])} all."
-             + (f" {pl['implausible_genes_masked']} of {pl['decoded_genes']} decoded genes masked as implausible."
+             + (f" {pl['implausible_genes_masked']} of {pl['decoded_genes']} decoded genes masked as implausible; "
+                f"{pl['introns_relabelled_cds']} decoded introns that read through relabelled CDS, "
+                f"{pl['introns_masked']} with a non-canonical splice site masked."
                 if pl.get("implausible_genes_masked") is not None else ""), "",
              "| | base model | tuned model |", "|---|---|---|",
              f"| genes | {base['genes']} | {tuned['genes']} |",

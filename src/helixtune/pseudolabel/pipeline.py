@@ -1,7 +1,9 @@
 """The whole pseudolabel loop in one resumable call (`helixtune self-train`).
 
-    encode -> [add-coverage] -> predict (base model) -> decode -> import + export (pseudolabels)
+    encode -> [add-coverage] -> predict (base model) -> decode -> import + export (pseudolabels) + checks
     -> [add-coverage] -> select-confident -> split -> fine-tune -> predict + decode (tuned model) -> report
+
+`rounds` > 1 repeats the loop from each round's tuned model (in <out>/round<k>/).
 
 Every step writes its outputs under the run directory, each file atomically, and records in `state.json`
 what it did and with which options. A rerun skips every step whose record matches (same options, same
@@ -11,7 +13,8 @@ affects and every step after it.
 
 Two label-quality gates stop the run (with a one-line reason) before training on degenerate
 pseudolabels: when the base model's predictions decode to (almost) no genes, and when the selected
-subsequences are (almost) all intergenic or all genic. `allow_degenerate_labels` overrides them.
+subsequences are (almost) all intergenic or all genic. `allow_degenerate_labels` overrides them. In
+rounds after the first, a gate ends the loop instead of the run, keeping the last good round.
 """
 
 from __future__ import annotations

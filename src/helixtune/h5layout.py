@@ -233,6 +233,17 @@ def rotate_minus_padding_first(array: np.ndarray, start_ends: np.ndarray) -> np.
     return out
 
 
+def row_slice(start_end, a: int, b: int) -> slice:
+    """The positions of a row (genome file's layout) that hold genome bases [a, b) of the row's strand.
+
+    A plus-strand row [s, e) holds genome base s + i at position i; a minus-strand row with s > e holds
+    base s - 1 - i (padding, if any, after the real bases), so there the bases come in reverse order.
+    [a, b) must lie within the row's range.
+    """
+    s, e = int(start_end[0]), int(start_end[1])
+    return slice(a - s, b - s) if s < e else slice(s - b, s - a)
+
+
 def rotate_minus_padding_last(array: np.ndarray, start_ends: np.ndarray) -> np.ndarray:
     """Inverse of `rotate_minus_padding_first`: back to the genome file's layout (real bases first)."""
     rows = _padded_minus_rows(start_ends, array.shape[1])

@@ -200,9 +200,7 @@ def window_from_h5(path, dataset: str, seqid: str, strand: str, start: int, end:
             values = h5[dataset][row].astype(np.float32)
             if padding_first and s > e and hi - lo < values.shape[0]:
                 values = np.concatenate([values[values.shape[0] - (hi - lo):], values[:values.shape[0] - (hi - lo)]])
-            values = values[:hi - lo]
-            if s > e:
-                values = values[::-1]
             a, b = max(lo, start), min(hi, end)
-            out[a - start:b - start] = values[a - lo:b - lo]
+            window = values[h5layout.row_slice((s, e), a, b)]
+            out[a - start:b - start] = window if s < e else window[::-1]
         return out

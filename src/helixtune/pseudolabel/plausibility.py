@@ -145,11 +145,7 @@ def plan_cleaning(gff3, fasta) -> tuple[CleaningPlan, PlausibilitySummary]:
 
 
 def _row_slices(h5, spans: dict):
-    """(row, [(i, j)]) for each row of an h5 that the genome spans touch, as positions within the row.
-
-    A plus-strand row [a, b) holds genome base a + i at position i; a minus-strand row [s, e) with s > e
-    holds base s - 1 - i (padding, if any, after the real bases: the genome file's layout).
-    """
+    """(row, [slice]) for each row of an h5 that the genome spans touch, as positions within the row."""
     seqids = h5[h5layout.SEQIDS.path][:]
     start_ends = h5[h5layout.START_ENDS.path][:]
     for row, (seqid, (s, e)) in enumerate(zip(seqids, start_ends)):
@@ -158,7 +154,7 @@ def _row_slices(h5, spans: dict):
         hits = [(max(a, lo), min(b, hi)) for a, b in spans.get((bytes(seqid), "+" if plus else "-"), ())
                 if a < hi and b > lo]
         if hits:
-            yield row, [(a - s, b - s) if plus else (s - b, s - a) for a, b in hits]
+            yield row, [h5layout.row_slice((s, e), a, b) for a, b in hits]
 
 
 def apply_cleaning(labels_h5_path, plan: CleaningPlan, summary: PlausibilitySummary) -> PlausibilitySummary:
@@ -168,10 +164,10 @@ def apply_cleaning(labels_h5_path, plan: CleaningPlan, summary: PlausibilitySumm
         y, phases = h5[h5layout.Y.path], h5[h5layout.PHASES.path]
         for row, slices in _row_slices(h5, plan.relabel_cds):
             row_y, row_phases = y[row], phases[row]
-            for i, j in slices:
-                summary.bases_relabelled_cds += int((row_y[i:j, 2] == 0).sum())
-                row_y[i:j] = CDS_ONE_HOT
-                row_phases[i:j] = 0  # no phase label: the frame of a relabelled stretch is not known
+            for positions in slices:
+                summary.bases_relabelled_cds += int((row_y[positions, 2] == 0).sum())
+                row_y[positions] = CDS_ONE_HOT
+                row_phases[positions] = 0  # no phase label: the frame of a relabelled stretch is not known
             y[row], phases[row] = row_y, row_phases
             touched.add(row)
         weights = h5[h5layout.SAMPLE_WEIGHTS.path]
@@ -179,8 +175,8 @@ def apply_cleaning(labels_h5_path, plan: CleaningPlan, summary: PlausibilitySumm
         for row, slices in _row_slices(h5, plan.mask):
             row_weights = weights[row]
             before = int(row_weights.sum())
-            for i, j in slices:
-                row_weights[i:j] = 0
+            for positions in slices:
+                row_weights[positions] = 0
             weights[row] = row_weights
             summary.bases_masked += before - int(row_weights.sum())
             touched.add(row)

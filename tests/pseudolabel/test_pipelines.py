@@ -138,7 +138,7 @@ def test_label_quality_gate_stops_a_model_that_finds_no_genes(small_genome, tmp_
 def test_rounds_stop_at_the_first_degenerate_round(tmp_path, monkeypatch, capsys):
     """Self-training can drift (each round calls more genes); a round whose pseudolabels fail the gate ends the
     loop, and the last good round is the result."""
-    import helixtune.pseudolabel.pipeline as pipeline
+    from helixtune.pseudolabel import pipeline
 
     def one_round(fasta, base_model, out_dir, options, label="", report_base=None):
         if label == "round 3 ":

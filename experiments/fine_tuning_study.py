@@ -15,9 +15,9 @@ Design (fixed; see docs/fine-tuning-study.md):
 * Rows: the bundled base model; whole-network tuning on reference labels; frozen network + new head
   (`head`); frozen + hidden layer + head (`head+hidden`); coverage mode (frozen network + new head over
   the network's features and the RNA-seq coverage of both BAMs); pseudolabel self-training (no reference
-  labels; `helixtune self-train`, one round and `--rounds 3`); pseudolabel + coverage; and the peers on the same pieces: geneML 1.3.1
-  (its shipped model) and AUGUSTUS 3.5 with its S. pombe parameters (their whole-chromosome outputs,
-  shifted onto the pieces).
+  labels; `helixtune self-train`, one round and `--rounds 3`); pseudolabel + coverage; and the peers on
+  the same pieces: geneML 1.3.1 (its shipped model) and AUGUSTUS 3.5 with its S. pombe parameters (their
+  whole-chromosome outputs, shifted onto the pieces).
 * Columns: base-wise genic F1 and phase F1 of the network output (argmax of the probabilities, upstream's
   masks), the same two from the decoded gene models, CDS-exon F1, intron F1 and gene F1 (gffcompare-style,
   stop codon inside the CDS), gene count, and train / predict+decode wall time.

@@ -250,9 +250,9 @@ def rotate_minus_padding_last(array: np.ndarray, start_ends: np.ndarray) -> np.n
     if rows.size == 0:
         return array
     out = np.array(array, copy=True)
-    length = array.shape[1]
+    pads = array.shape[1] - real_lengths(start_ends)
     for i in rows:
-        pad = length - int(real_lengths(start_ends[i:i + 1])[0])
+        pad = int(pads[i])
         out[i] = np.concatenate([array[i, pad:], array[i, :pad]], axis=0)
     return out
 

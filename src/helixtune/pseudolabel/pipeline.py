@@ -33,6 +33,7 @@ from helixtune import h5layout
 from helixtune.annotate import DecodeOptions, choose_subsequence_length, default_species
 from helixtune.atomic import atomic_output
 from helixtune.errors import HelixtuneError, InputFileError
+from helixtune.pseudolabel.plausibility import CHECKS_VERSION, clean_pseudolabels, describe
 
 STATE_FILE = "state.json"
 
@@ -231,6 +232,15 @@ def _comparison(reference, prediction, fasta) -> dict:
     return out
 
 
+def fine_tune_mode(options: SelfTrainOptions) -> str:
+    """What is trained: the mode given, else coverage mode with BAMs and the whole network without.
+
+    Without coverage the whole network is tuned from the base weights (a new head starts from scratch and
+    needs far more pseudolabelled data than a few epochs of one genome give); coverage needs the new head.
+    """
+    return options.fine_tune_mode or ("coverage" if options.bam else "whole")
+
+
 def self_train(fasta, base_model, out_dir, options: SelfTrainOptions | None = None) -> SelfTrainResult:
     """Run (or resume) the pseudolabel loop for the genome in `fasta`, starting from `base_model`.
 
@@ -242,7 +252,7 @@ def self_train(fasta, base_model, out_dir, options: SelfTrainOptions | None = No
     rounds = options.rounds
     if rounds < 1:
         raise HelixtuneError(f"--rounds must be at least 1, got {rounds}")
-    if rounds > 1 and (options.bam or (options.fine_tune_mode or "whole") != "whole"):
+    if rounds > 1 and (options.bam or fine_tune_mode(options) != "whole"):
         raise HelixtuneError("--rounds above 1 tunes the whole network in every round: use it without --bam and "
                              "with --fine-tune-mode whole")
     first = _self_train_round(fasta, base_model, out_dir, options)
@@ -269,7 +279,6 @@ def _self_train_round(fasta, base_model, out_dir, options: SelfTrainOptions, lab
     from helixtune.genome.encode import encode_fasta
     from helixtune.model.loading import open_model
     from helixtune.predict.run import PredictOptions, predict
-    from helixtune.pseudolabel.plausibility import CHECKS_VERSION, clean_pseudolabels, describe
     from helixtune.pseudolabel.select import select_confident
     from helixtune.pseudolabel.split import split
     from helixtune.train.config import TrainConfig
@@ -283,9 +292,7 @@ def _self_train_round(fasta, base_model, out_dir, options: SelfTrainOptions, lab
                              "--unstranded")
     if options.bam:
         options.bam = [str(Path(b).resolve()) for b in options.bam]
-    # without coverage the whole network is tuned from the base weights (a new head starts from scratch and
-    # needs far more pseudolabelled data than a few epochs of one genome give); coverage needs the new head
-    mode = options.fine_tune_mode or ("coverage" if options.bam else "whole")
+    mode = fine_tune_mode(options)
     if mode == "coverage" and not options.bam:
         raise HelixtuneError("--fine-tune-mode coverage needs RNA-seq alignments (--bam)")
     loaded = open_model(base_model)
@@ -350,9 +357,9 @@ def _self_train_round(fasta, base_model, out_dir, options: SelfTrainOptions, lab
                             {"length": length, "mask_implausible_genes": options.mask_implausible_genes,
                              "checks": CHECKS_VERSION},
                             [paths["labels"]], import_export)
-    masked = pseudolabels.get("checks")
-    if masked:
-        _log(describe(masked))
+    checks = pseudolabels.get("checks")
+    if checks:
+        _log(describe(checks))
     if options.bam:
         _coverage_step(run, "add-coverage (pseudolabels)", paths["labels"], options)
     selection = run.step("select-confident", {"keep_fraction": options.keep_fraction}, [paths["confident"]],
@@ -410,15 +417,18 @@ def _self_train_round(fasta, base_model, out_dir, options: SelfTrainOptions, lab
     run.step("report", {"reference": _file_identity(reference) if reference else None,
                         "base": _file_identity(report_paths["base_gff"])},
              [paths["report"], paths["report_json"]],
-             lambda: write_report(report_paths, fasta, species, mode, selection, split_summary, reference, masked))
+             lambda: write_report(report_paths, fasta, species, mode, selection, split_summary, reference, checks))
     _log(f"done: tuned model {paths['tuned_model']}, annotation {paths['tuned_gff']}, report {paths['report']}")
     return SelfTrainResult(str(out_dir), str(paths["tuned_model"]), str(paths["base_gff"]), str(paths["tuned_gff"]),
                            str(paths["report"]), run.skipped, run.ran, str(paths["base_predictions"]))
 
 
 def write_report(paths: dict, fasta, species: str, mode: str, selection: dict, split_summary: dict,
-                 reference_gff=None, masked: dict | None = None) -> dict:
-    """report.json and report.md: gene counts, base-vs-tuned agreement, confidence, and (optionally) accuracy."""
+                 reference_gff=None, checks: dict | None = None) -> dict:
+    """report.json and report.md: gene counts, base-vs-tuned agreement, confidence, and (optionally) accuracy.
+
+    `checks`: the summary of the pseudolabel checks (None when they were turned off)."""
+    checks = checks or {}
     report = {"species": species, "fasta": str(fasta), "fine_tune_mode": mode,
               "pseudolabels": {"subsequences": selection.get("n_rows"), "kept": selection.get("n_kept"),
                                "genic_fraction_kept": selection.get("genic_fraction_kept"),
@@ -426,11 +436,11 @@ def write_report(paths: dict, fasta, species: str, mode: str, selection: dict, s
                                "discrepancy_mean_kept": selection.get("discrepancy_mean_kept"),
                                "training_rows": split_summary.get("training_rows"),
                                "validation_rows": split_summary.get("validation_rows"),
-                               "decoded_genes": masked.get("genes") if masked else None,
-                               "implausible_genes_masked": masked.get("genes_masked") if masked else None,
-                               "implausible_reasons": masked.get("reasons") if masked else None,
-                               "introns_relabelled_cds": masked.get("introns_relabelled_cds") if masked else None,
-                               "introns_masked": masked.get("introns_masked") if masked else None},
+                               "decoded_genes": checks.get("genes"),
+                               "implausible_genes_masked": checks.get("genes_masked"),
+                               "implausible_reasons": checks.get("reasons"),
+                               "introns_relabelled_cds": checks.get("introns_relabelled_cds"),
+                               "introns_masked": checks.get("introns_masked")},
               "models": {}}
     for name in ("base", "tuned"):
         gff = paths[f"{name}_gff"]
@@ -461,9 +471,9 @@ def format_report(report: dict) -> str:
              f"({pl['training_rows']} training, {pl['validation_rows']} validation); "
              f"{100 * (pl['genic_fraction_kept'] or 0):.1f}% of their labelled bases genic; mean discrepancy "
              f"{f(pl['discrepancy_mean_kept'])} kept vs {f(pl['discrepancy_mean_all'])} all."
-             + (f" {pl['implausible_genes_masked']} of {pl['decoded_genes']} decoded genes masked as implausible; "
-                f"{pl['introns_relabelled_cds']} decoded introns that read through relabelled CDS, "
-                f"{pl['introns_masked']} with a non-canonical splice site masked."
+             + (" " + describe({"genes": pl["decoded_genes"], "genes_masked": pl["implausible_genes_masked"],
+                                "introns_relabelled_cds": pl["introns_relabelled_cds"],
+                                "introns_masked": pl["introns_masked"]}, reasons=False) + "."
                 if pl.get("implausible_genes_masked") is not None else ""), "",
              "| | base model | tuned model |", "|---|---|---|",
              f"| genes | {base['genes']} | {tuned['genes']} |",

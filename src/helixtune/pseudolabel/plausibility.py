@@ -78,12 +78,8 @@ def implausibility(t: Transcript, sequence: bytes) -> str | None:
 
 def intron_problems(t: Transcript, sequence: bytes) -> list[tuple[tuple[int, int], str]]:
     """((start, end), problem) of each coding intron that fails a check, in genome order."""
-    motifs = t.splice_motifs(sequence)
-    stops = retained_intron_stops(t, sequence)
-    if t.strand == "-":
-        stops = stops[::-1]  # 5'->3' on the minus strand is high to low genome coordinates
     problems = []
-    for intron, motif, stop in zip(t.introns, motifs, stops):
+    for intron, motif, stop in zip(t.introns, t.splice_motifs(sequence), retained_intron_stops(t, sequence)):
         if motif.upper() not in SPLICE_SITES:
             problems.append((intron, NON_CANONICAL))
         elif not stop:
@@ -92,20 +88,19 @@ def intron_problems(t: Transcript, sequence: bytes) -> list[tuple[tuple[int, int
 
 
 def retained_intron_stops(t: Transcript, sequence: bytes) -> list[bool]:
-    """Per coding intron, 5'->3' on the transcript's strand: would translation continued into the intron, in
-    the frame of the CDS before it, meet a stop codon wholly inside the intron?"""
-    segments = t.cds if t.strand == "+" else t.cds[::-1]
+    """Per coding intron, in genome order (as `t.introns`): would translation continued into the intron, in
+    the frame of the CDS 5' of it, meet a stop codon wholly inside the intron?"""
+    lengths = [e - s for s, e in t.cds]
     out = []
-    coding_before = 0
-    for k in range(len(segments) - 1):
-        s, e = segments[k]
-        coding_before += e - s
+    for k, (a, b) in enumerate(t.introns):
+        intron = sequence[a:b].upper()
         if t.strand == "+":
-            intron = sequence[e:segments[k + 1][0]].upper()
-        else:
-            intron = reverse_complement(sequence[segments[k + 1][1]:s]).upper()
+            coding_before = sum(lengths[:k + 1])
+        else:  # the minus strand reads from high to low coordinates
+            coding_before = sum(lengths[k + 1:])
+            intron = reverse_complement(intron)
         first = (3 - coding_before % 3) % 3  # the first codon that lies wholly in the intron
-        out.append(any(intron[i:i + 3] in STOP_CODONS for i in range(first, len(intron) - 2, 3)))
+        out.append(any(codon in STOP_CODONS for codon in codons(intron[first:])))
     return out
 
 
@@ -186,11 +181,11 @@ def apply_cleaning(labels_h5_path, plan: CleaningPlan, summary: PlausibilitySumm
     return summary
 
 
-def describe(summary: dict) -> str:
-    """One line for the log, from a summary as a dict."""
-    reasons = ", ".join(f"{k}: {v}" for k, v in sorted(summary["reasons"].items()))
+def describe(summary: dict, reasons: bool = True) -> str:
+    """One line on what the checks did, from a summary as a dict (the log line; `report.md` without reasons)."""
+    listed = ", ".join(f"{k}: {v}" for k, v in sorted(summary["reasons"].items())) if reasons else ""
     return (f"{summary['genes_masked']} of {summary['genes']} decoded genes masked as implausible"
-            + (f" ({reasons})" if reasons else "")
+            + (f" ({listed})" if listed else "")
             + f"; {summary['introns_relabelled_cds']} decoded introns that read through relabelled CDS, "
             f"{summary['introns_masked']} with a non-canonical splice site masked")
 

@@ -44,8 +44,8 @@ def test_predict_matches_upstream_files(name, tmp_path, model_dir, mini_h5):
     genome = tmp_path / "genome.h5"
     common = ["predict", "-l", str(model_dir / f"{name}.h5"), "-t", str(test_h5), "--batch-size", "5",
               "--threads", "2"] + (["--coverage-norm", norm] if norm else [])
-    # default precision (bfloat16 convolutions where the CPU has bfloat16 units) vs plain float32: the
-    # comparison covers every position, the upstream comparison a sample of them
+    # default precision (bfloat16 convolutions and BiLSTM products where the CPU has bfloat16 units) vs plain
+    # float32: the comparison covers every position, the upstream comparison a sample of them
     assert main(common + ["-p", str(compat), "--padded-minus-layout", "helixer-0.3.6"]) == 0
     assert main(common + ["-p", str(genome), "--precision", "float32"]) == 0
     stride, expected = upstream_sampled(model_dir, name)
@@ -58,7 +58,9 @@ def test_predict_matches_upstream_files(name, tmp_path, model_dir, mini_h5):
             assert np.abs(ours[:, ::stride].astype(np.float32) - expected[key]).max() <= 1e-3
             # default layout: padded minus chunks rotated back so bases line up with the genome file
             back = rotate_minus_padding_last(ours, start_ends).astype(np.float32)
-            assert np.abs(g[key][:].astype(np.float32) - back).max() <= 5e-4
+            # bfloat16 BiLSTM products (where the CPU has AVX512-BF16) move the small models by up to ~6e-4
+            tolerance = 1e-3 if c.attrs["precision"] == "bfloat16" else 5e-4
+            assert np.abs(g[key][:].astype(np.float32) - back).max() <= tolerance
         minus_padded = (start_ends[:, 0] > start_ends[:, 1]) & (np.abs(start_ends[:, 0] - start_ends[:, 1]) < ours.shape[1])
         assert minus_padded.any()
         md5, path = c.attrs["model_md5sum"].split("  ")

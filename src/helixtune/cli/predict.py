@@ -29,10 +29,11 @@ def register(subparsers) -> None:
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for the network (default: torch's)")
     parser.add_argument("--mixed-precision", action="store_true",
                         help="CUDA: run the network in float16 autocast (faster; slightly less exact)")
-    parser.add_argument("--precision", choices=("auto", "float32", "bfloat16-conv"), default="auto",
-                        help="CPU: bfloat16-conv runs the convolutions in bfloat16 and the rest in float32 "
-                             "(1.2-1.7x faster where the CPU has bfloat16 units; probabilities change by ~1e-4); "
-                             "auto (default) uses it on such CPUs; float32 everywhere else")
+    parser.add_argument("--precision", choices=("auto", "float32", "bfloat16-conv", "bfloat16"), default="auto",
+                        help="CPU: bfloat16-conv runs the convolutions in bfloat16 and the rest in float32; "
+                             "bfloat16 also runs the BiLSTMs' matrix products in bfloat16 with float32 sums, gates "
+                             "and states (probabilities change by ~2e-4; needs AVX512-BF16); auto (default) uses "
+                             "the fastest of these the CPU supports; float32 everywhere else")
     parser.add_argument("--compression", choices=("gzip", "lzf"), default="gzip", help="h5 compression (default gzip)")
     parser.add_argument("--padded-minus-layout", choices=("genome", "helixer-0.3.6"), default="genome",
                         help="genome (default): predictions of padded minus-strand subsequences line up with the "

@@ -23,7 +23,7 @@ def resolve_device(name: str | None) -> torch.device:
     return device
 
 
-PRECISIONS = ("auto", "float32", "bfloat16-conv")
+PRECISIONS = ("auto", "float32", "bfloat16-conv", "bfloat16")
 
 
 def cpu_has_bfloat16() -> bool:
@@ -59,8 +59,9 @@ class Engine:
 
     precision (CPU): "float32"; "bfloat16-conv" runs the convolutions in bfloat16 and everything after them in
     float32 (1.2-1.7x faster on CPUs with bfloat16 units; probabilities change by ~1e-4, below the float16
-    resolution of the predictions file); "auto" picks bfloat16-conv where the CPU has native bfloat16 and
-    BiLSTMs follow the convolutions.
+    resolution of the predictions file); "bfloat16" also runs the BiLSTMs' matrix products in bfloat16 with
+    float32 sums, gates and states (`bf16_lstm`; ~2e-4 in all; needs AVX512-BF16 and the compiled kernel);
+    "auto" picks the fastest of these that is available where BiLSTMs follow the convolutions.
     mixed_precision (CUDA): float16 autocast of the whole network.
     Call `close()` when done: it restores torch's thread count (set to 1 for the CPU workers).
     """
@@ -82,12 +83,17 @@ class Engine:
         self.pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
         self.precision = "float32"
         auto_bf16 = precision == "auto" and cpu_has_bfloat16() and bfloat16_conv_is_accurate(model)
-        if self.device.type == "cpu" and (precision == "bfloat16-conv" or auto_bf16):
+        if self.device.type == "cpu" and (precision in ("bfloat16-conv", "bfloat16") or auto_bf16):
             import copy
 
             model = copy.deepcopy(model)  # never change the caller's model
             _conv_owner(model).use_bfloat16_convolutions()
             self.precision = "bfloat16-conv"
+            if precision in ("auto", "bfloat16") and _conv_owner(model).use_bfloat16_lstms():
+                self.precision = "bfloat16"
+            elif precision == "bfloat16":
+                raise HelixtuneError("--precision bfloat16 needs a CPU with AVX512-BF16, helixtune's compiled "
+                                     "LSTM kernel and BiLSTMs of a multiple of 16 units; use bfloat16-conv")
         self.model = model.to(self.device).eval()
         self.mixed_precision = mixed_precision
         self.n_outputs = 2 if model.predict_phase else 1

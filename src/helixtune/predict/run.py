@@ -37,7 +37,7 @@ class PredictOptions:
     device: str = "cpu"
     threads: int | None = None
     mixed_precision: bool = False  # CUDA: float16 autocast
-    precision: str = "auto"  # CPU: auto | float32 | bfloat16-conv (see engine.Engine)
+    precision: str = "auto"  # CPU: auto | float32 | bfloat16-conv | bfloat16 (see engine.Engine)
     compression: str = "gzip"
     # where the real bases of padded minus-strand chunks go: "genome" = as in the genome h5 (what HelixerPost
     # reads); "helixer-0.3.6" = padding first, as upstream 0.3.6 writes them

@@ -94,3 +94,22 @@ def test_overlap_needs_sequence_ids(tmp_path, model_dir, mini_h5, capsys):
     out = tmp_path / "p.h5"
     _run_fails(["predict", "-l", str(model_dir / "small_default.h5"), "-t", str(test_h5), "-p", str(out), "--overlap"],
                capsys, out, "noids.h5", "data/seqids")
+
+
+def test_freed_prediction_buffers_are_reused_without_page_faults():
+    import resource
+    import sys
+
+    from helixtune.predict.engine import keep_freed_memory_in_process
+
+    if not sys.platform.startswith("linux") or not keep_freed_memory_in_process():
+        pytest.skip("needs glibc's mallopt")
+
+    def faults_of_a_fresh_buffer() -> int:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        buffer = np.ones(100_000_000 // 8)  # 100 MB, written: every page touched
+        del buffer
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+    faults_of_a_fresh_buffer()  # the first time the heap grows
+    assert faults_of_a_fresh_buffer() < 1000  # 100 MB is ~24,000 pages when it is mapped anew

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -22,6 +23,28 @@ def resolve_device(name: str | None) -> torch.device:
         raise HelixtuneError(f"unsupported device '{name}' (use cpu, cuda, cuda:N or auto)")
     return device
 
+
+def keep_freed_memory_in_process() -> bool:
+    """Let glibc keep freed memory for reuse instead of returning it to the kernel (Linux; else a no-op).
+
+    CPU prediction allocates and frees buffers of tens of MB per batch (activations, input projections).
+    By default glibc serves such blocks with mmap and unmaps them on free, so every batch page-faults them in
+    anew: a quarter of the CPU time went to the kernel. With no mmap for large blocks and no heap trimming,
+    freed buffers are reused: 10-15 % less wall time, and the process keeps its peak working set until it
+    exits (about 1 GB for batches of 32 with the released-size network). Process-wide, set once."""
+    global _MEMORY_KEPT
+    if _MEMORY_KEPT is None:
+        _MEMORY_KEPT = False
+        try:
+            libc = ctypes.CDLL(None)  # the running process's symbols, the C library's among them
+            m_trim_threshold, m_mmap_max = -1, -4  # glibc's mallopt parameter numbers
+            _MEMORY_KEPT = bool(libc.mallopt(m_mmap_max, 0) and libc.mallopt(m_trim_threshold, 2**31 - 1))
+        except (OSError, AttributeError):  # not glibc
+            pass
+    return _MEMORY_KEPT
+
+
+_MEMORY_KEPT: bool | None = None
 
 PRECISIONS = ("auto", "float32", "bfloat16-conv", "bfloat16")
 
@@ -76,6 +99,7 @@ class Engine:
         if self.device.type == "cpu":
             self.workers = int(threads) if threads else available_cpus()
             torch.set_num_threads(1)
+            keep_freed_memory_in_process()
         else:
             torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick its fastest kernels
             if threads:

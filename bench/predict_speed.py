@@ -76,7 +76,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="helixtune --threads (default: all cores)")
     parser.add_argument("--mixed-precision", action="store_true")
-    parser.add_argument("--precision", default="auto", help="helixtune --precision (auto, float32, bfloat16-conv)")
+    parser.add_argument("--precision", default="auto",
+                        help="helixtune --precision (auto, float32, bfloat16-conv, bfloat16)")
     parser.add_argument("--upstream-python", type=Path, default=PEERS / "helixer" / "bin" / "python")
     parser.add_argument("--no-upstream", action="store_true")
     parser.add_argument("--workdir", type=Path, default=None)

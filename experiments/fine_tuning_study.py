@@ -261,7 +261,9 @@ def run_row(row: str, prep: Path, work: Path, args: argparse.Namespace) -> dict:
         command = ["train", "-d", data_dir, "-l", base_model, "--fine-tune-mode", fine_tune[row],
                    "-s", model, "--epochs", epochs, "--patience", 3, "--batch-size", 8, "--val-test-batch-size", 16,
                    "--learning-rate", args.learning_rate, "--check-every-nth-batch", 100,
-                   "--class-weights", "[0.7, 1.6, 1.2, 1.2]", "--transition-weights", "[1, 12, 3, 1, 12, 3]"]
+                   "--transition-weights", "[1, 12, 3, 1, 12, 3]"]
+        if args.class_weights != "none":
+            command += ["--class-weights", args.class_weights]
         if row == "coverage":
             command += ["--coverage-norm", "log"]
             genome_h5 = prep / "test.cov.h5"
@@ -364,6 +366,9 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="rows tuned on reference labels")
+    parser.add_argument("--class-weights", default="[0.7, 1.6, 1.2, 1.2]",
+                        help="rows tuned on reference labels: train --class-weights (default upstream's recommended "
+                             "weights; 'none' for unweighted classes)")
     parser.add_argument("--self-train-learning-rate", type=float, default=1e-3,
                         help="self-training rows (self-train's default)")
     parser.add_argument("--keep-fraction", type=float, default=0.5,

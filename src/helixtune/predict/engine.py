@@ -30,7 +30,7 @@ def keep_freed_memory_in_process() -> bool:
     CPU prediction allocates and frees buffers of tens of MB per batch (activations, input projections).
     By default glibc serves such blocks with mmap and unmaps them on free, so every batch page-faults them in
     anew: a quarter of the CPU time went to the kernel. With no mmap for large blocks and no heap trimming,
-    freed buffers are reused: 10-15 % less wall time, and the process keeps its peak working set until it
+    freed buffers are reused: about 10 % less wall time, and the process keeps its peak working set until it
     exits (about 1 GB for batches of 32 with the released-size network). Process-wide, set once."""
     global _MEMORY_KEPT
     if _MEMORY_KEPT is None:

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from helixtune.model import bf16_lstm
 from helixtune.model.loading import open_model
 from helixtune.model.network import HybridModel
-from helixtune.predict.engine import Engine
+from helixtune.predict.engine import Engine, cpu_has_bfloat16
 
 needs_kernel = pytest.mark.skipif(not bf16_lstm.kernel_available(),
                                   reason="compiled bfloat16 LSTM kernel or AVX512-BF16 CPU not available")
@@ -94,7 +94,7 @@ def test_real_model_within_float16_resolution_and_training_untouched(model_dir, 
 @needs_kernel
 def test_engine_auto_uses_kernel_and_reports_it(model_dir):
     model = open_model(model_dir / "small_default.h5").model
-    if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+    if not cpu_has_bfloat16():
         pytest.skip("no native bfloat16")
     engine = Engine(model, "cpu", threads=1, precision="auto")
     try:

@@ -29,6 +29,7 @@ def register(subparsers) -> None:
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for the network (default: torch's)")
     parser.add_argument("--mixed-precision", action="store_true",
                         help="CUDA: run the network in float16 autocast (faster; slightly less exact)")
+    # engine.PRECISIONS, spelled out so that parsing the command line does not import torch
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16-conv", "bfloat16"), default="auto",
                         help="CPU: bfloat16-conv runs the convolutions in bfloat16 and the rest in float32; "
                              "bfloat16 also runs the BiLSTMs' matrix products in bfloat16 with float32 sums, gates "

@@ -276,7 +276,8 @@ class HybridModel(nn.Module):
         batch, length = x.shape[0], x.shape[1]
         if length % c.pool_size:
             raise ValueError(f"sequence length {length} is not divisible by the pool size {c.pool_size}")
-        if self.after_conv_dtype is not None or not (self.training or torch.is_grad_enabled()):
+        inference = not (self.training or torch.is_grad_enabled())
+        if self.after_conv_dtype is not None or inference:
             h = self._convolutions_channels_last(x)  # inference only: in-place ops, BN moving statistics
         else:
             h = x.to(self.convs[0].weight.dtype).transpose(1, 2)  # channels-first for Conv1d
@@ -286,7 +287,7 @@ class HybridModel(nn.Module):
                     h = self.norms[i](h)
         # Keras Reshape(-1, P*F) on channels-last: base offset major, filter minor
         h = h.transpose(1, 2).reshape(batch, length // c.pool_size, c.pool_size * c.filter_depth)
-        fast_lstms = self.inference_lstms is not None and not (self.training or torch.is_grad_enabled())
+        fast_lstms = self.inference_lstms is not None and inference
         if self.after_conv_dtype is not None and not (fast_lstms and n_lstm):
             h = h.to(self.after_conv_dtype)  # reduced-precision convolutions; the rest stays float32
         h = self.dropout1(h)

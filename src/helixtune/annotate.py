@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +94,7 @@ def annotate(fasta, model_path, gff_output_path, species: str | None = None, sub
     """
     import time
 
+    from helixtune.atomic import check_output_file, output_folder, scratch_folder
     from helixtune.genome.encode import encode_fasta
     from helixtune.model.loading import open_model
     from helixtune.predict.run import PredictOptions
@@ -102,10 +102,7 @@ def annotate(fasta, model_path, gff_output_path, species: str | None = None, sub
     fasta, model_path, gff_output_path = Path(fasta), Path(model_path), Path(gff_output_path)
     if not fasta.is_file():
         raise InputFileError(fasta, "no such file")
-    if gff_output_path.is_dir():
-        raise InputFileError(gff_output_path, "is a directory; give the GFF3 file to write")
-    out_dir = gff_output_path.resolve().parent
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = check_output_file(gff_output_path).resolve().parent
     if not os.access(out_dir, os.W_OK):
         raise InputFileError(out_dir, "the output directory is not writable")
     loaded = open_model(model_path, pretrained_model_path=pretrained_model_path)
@@ -128,9 +125,8 @@ def annotate(fasta, model_path, gff_output_path, species: str | None = None, sub
         if length % offset or not 0 < core < length or offset > core:
             raise HelixtuneError(f"--overlap-offset {offset} must divide the subsequence length {length} and be at "
                                  f"most --overlap-core-length {core}, which must be below {length}")
-    base = Path(temporary_dir) if temporary_dir else out_dir
-    base.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".helixtune-annotate-", dir=base) as tmp:
+    base = output_folder(temporary_dir) if temporary_dir else out_dir
+    with scratch_folder(base / gff_output_path.name) as tmp:
         genome_h5 = Path(tmp) / f"tmp_species_{species}.h5"
         predictions_h5 = Path(tmp) / f"tmp_predictions_{species}.h5"
         started = time.perf_counter()

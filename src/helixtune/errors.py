@@ -5,6 +5,8 @@ that names the file, the line or record, and what is wrong. The command-line ent
 and exits non-zero, without a traceback.
 """
 
+import os
+
 
 class HelixtuneError(Exception):
     """An error caused by the user's input; its message is shown as is, on one line."""
@@ -21,3 +23,116 @@ class InputFileError(HelixtuneError):
         super().__init__(f"{location}: {problem}")
         self.path = path
         self.problem = problem
+
+
+# errno values that mean "the output cannot be written": disk full, file too large, quota, permission, read-only
+_WRITE_ERRNOS = {"ENOSPC": "no space left on the disk", "EFBIG": "file too large (disk full or size limit)",
+                 "EDQUOT": "disk quota exceeded", "EACCES": "permission denied", "EPERM": "permission denied",
+                 "EROFS": "read-only file system"}
+
+
+def _final_name(path: str) -> str:
+    """A temporary output name (`.NAME.PID.partial`, see `helixtune.atomic`) -> the final name the user gave."""
+    import os
+    import re
+
+    head, tail = os.path.split(path)
+    match = re.fullmatch(r"\.(.+)\.\d+\.partial", tail)
+    return os.path.join(head, match.group(1)) if match else path
+
+
+def _h5_object_in_traceback(error: BaseException):
+    """The innermost h5py dataset or file that was being read or written when `error` was raised, or None."""
+    try:
+        import h5py
+    except ImportError:  # pragma: no cover
+        return None
+    found = None
+    traceback = error.__traceback__
+    while traceback is not None:
+        for value in traceback.tb_frame.f_locals.values():
+            if isinstance(value, (h5py.Dataset, h5py.File, h5py.Group)):
+                found = value
+        traceback = traceback.tb_next
+    return found
+
+
+def _atomic_output_in_traceback(error: BaseException) -> str | None:
+    """The final name of the innermost temporary output (`.NAME.PID.partial`) in the frames `error` passed."""
+    import re
+    from pathlib import PurePath
+
+    found = None
+    traceback = error.__traceback__
+    while traceback is not None:
+        for value in traceback.tb_frame.f_locals.values():
+            if isinstance(value, (str, PurePath)) and re.fullmatch(r"\.(.+)\.\d+\.partial",
+                                                                  os.path.basename(str(value))):
+                found = str(value)
+        traceback = traceback.tb_next
+    return found
+
+
+def _written_file_in_traceback(error: BaseException) -> str | None:
+    """The name of the innermost open file being written when `error` was raised, or None."""
+    import io
+
+    found = None
+    traceback = error.__traceback__
+    while traceback is not None:
+        for value in traceback.tb_frame.f_locals.values():
+            if isinstance(value, io.IOBase):
+                mode = str(getattr(value, "mode", ""))
+                name = getattr(value, "name", None)
+                if isinstance(name, (str, bytes)) and any(flag in mode for flag in "wax+"):
+                    found = os.fsdecode(name)
+        traceback = traceback.tb_next
+    return found
+
+
+def describe_os_error(error: BaseException) -> str:
+    """One line naming the file and the problem of an OSError raised anywhere (plain I/O, HDF5, BAM).
+
+    Also for h5py's RuntimeErrors that carry a system error in their text ("errno = 27, ...").
+    """
+    import errno
+    import re
+
+    text = str(error)
+    code = getattr(error, "errno", None)
+    if code is None and re.search(r"errno = (\d+)", text):
+        code = int(re.search(r"errno = (\d+)", text).group(1))
+    reason = _WRITE_ERRNOS.get(errno.errorcode.get(code or 0, ""))
+    filename = getattr(error, "filename", None)
+    if reason is not None and getattr(error, "filename2", None) is not None:
+        filename = error.filename2  # copying: the target is what cannot be written
+    # HDF5's driver errors carry the file name and the system's message in their text
+    h5_file = re.search(r"filename = '([^']*)'", text)
+    h5_message = re.search(r"error message = '([^']*)'", text)
+    if filename is None and h5_file:
+        filename = h5_file.group(1)
+    if h5_message and reason is None:
+        message = h5_message.group(1).lower()
+        reason = next((r for r in _WRITE_ERRNOS.values() if r.split(" (")[0] in message), None) or message
+    if filename is not None:
+        filename = _final_name(str(filename))
+        if reason is not None:
+            action = "cannot be written" if reason != "permission denied" else "cannot be opened"
+            return f"{filename}: {action}: {reason}"
+        return f"{filename}: {error.strerror or text.splitlines()[0]}"
+    if reason is not None:  # a write failed: name the output (h5 objects of a failed file must not be touched)
+        written = _atomic_output_in_traceback(error) or _written_file_in_traceback(error)
+        if written is not None:
+            return f"{_final_name(written)}: cannot be written: {reason}"
+        return f"output cannot be written: {reason}"
+    h5_object = _h5_object_in_traceback(error)
+    if h5_object is not None:
+        try:
+            where = f"{_final_name(h5_object.file.filename)}, {h5_object.name}"
+        except Exception:  # a closed object: no name left
+            where = "an h5 file"
+        first = text.splitlines()[0] if text else type(error).__name__
+        if re.search(r"(?i)can't (read|decompress)|inflate|filter|checksum|read failed|wrong b-tree|bad", first):
+            return f"{where}: data cannot be read; the file is damaged ({first})"
+        return f"{where}: {first}"
+    return text.splitlines()[0] if text else type(error).__name__

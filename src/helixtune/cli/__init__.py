@@ -58,19 +58,170 @@ def resolve_bundled_model_names(args) -> None:
             setattr(args, dest, resolve_model_path(getattr(args, dest)))
 
 
+# output arguments of each command (dest names; decode and split name theirs in their own way, see below)
+OUTPUT_DESTS = ("h5_output_path", "db_path", "log_file", "output", "prediction_output_path", "output_file", "plot",
+                "save_model_path", "json_path", "gff_output_path")
+
+
+def output_paths(args) -> list[str]:
+    """The files a command will write, as given on its command line."""
+    outputs = [getattr(args, dest) for dest in OUTPUT_DESTS if isinstance(getattr(args, dest, None), str)]
+    if args.func.__module__ == "helixtune.cli.decode" and len(getattr(args, "arguments", [])) in (3, 7):
+        outputs.append(args.arguments[-1])
+    if args.func.__module__ == "helixtune.cli.split":
+        from helixtune.pseudolabel.split import output_paths as split_outputs
+
+        outputs.extend(str(path) for path in split_outputs(args.output_pfx))
+    return outputs
+
+
+def input_paths(args, outputs) -> list[str]:
+    """Every other path-like argument: anything given that names an existing file is an input."""
+    values = []
+    for dest, value in vars(args).items():
+        if dest in OUTPUT_DESTS or dest == "func":
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                values.append(item)
+    if args.func.__module__ == "helixtune.cli.decode":
+        values = list(args.arguments[:2])
+    return values
+
+
+def refuse_overwriting_inputs(args) -> None:
+    from helixtune.atomic import refuse_output_over_input
+
+    outputs = output_paths(args)
+    refuse_output_over_input(outputs, input_paths(args, outputs))
+
+
+def quiet_library_noise() -> None:
+    """Hide messages of libraries that are not about the user's run (Lightning's advert, torch's deprecations)."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", message=r".*torch\.utils\._pytree.*deprecated", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=r".*_pytree.*is deprecated")
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
+        lambda record: "litlogger" not in record.getMessage())
+
+
+def _was_interrupted(error: BaseException) -> bool:
+    """A KeyboardInterrupt that a C extension wrapped (e.g. SystemError '... returned a result with an exception set')."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
+    import os
+    import signal
+    import threading
+
+    from helixtune import atomic
+    from helixtune.numbacache import ensure_numba_cache
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    quiet_library_noise()
+    ensure_numba_cache()
+
+    def on_sigint(signum, frame):
+        atomic.interrupted.set()  # remembered even when a library swallows the KeyboardInterrupt
+        raise KeyboardInterrupt
+
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_sigint) if in_main_thread else None
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _quiet_h5_cleanup_errors
+    atomic.interrupted.clear()
     try:
+        code, message = _run_command(args)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGINT, previous)
+        if argv is not None:
+            sys.unraisablehook = previous_hook
+    if message:
+        print(f"helixtune {args.command}: {message}", file=sys.stderr)
+    if code and argv is None and _h5_files_left_open():
+        # an h5 file that could not be closed (disk full, Ctrl-C inside HDF5) would be flushed again, with
+        # more errors, at interpreter exit; its temporary file is already removed, so leave at once
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _quiet_h5_cleanup_errors(unraisable) -> None:
+    """h5py reports a failed close of an h5 object again when the object is freed; the command has reported it."""
+    traceback, files = unraisable.exc_traceback, []
+    while traceback is not None:
+        files.append(traceback.tb_frame.f_code.co_filename)
+        traceback = traceback.tb_next
+    if any("h5py" in name for name in files) or "h5py" in f"{unraisable.object} {unraisable.err_msg}":
+        return
+    sys.__unraisablehook__(unraisable)
+
+
+def _h5_files_left_open() -> bool:
+    if "h5py" not in sys.modules:
+        return False
+    import h5py
+
+    try:
+        return bool(h5py.h5f.get_obj_ids(h5py.h5f.OBJ_ALL, h5py.h5f.OBJ_FILE))
+    except Exception:
+        return True
+
+
+_failed_h5_objects: list = []
+
+
+def _run_command(args) -> tuple[int, str | None]:
+    """Run the command; (exit code, one-line message or None). No traceback reaches the user."""
+    import os
+
+    from helixtune import atomic
+    from helixtune.errors import describe_os_error
+
+    interrupted = (130, "interrupted")
+    try:
+        refuse_overwriting_inputs(args)
         resolve_bundled_model_names(args)
         status = args.func(args)
+        if atomic.interrupted.is_set():
+            return interrupted
+        return int(status or 0), None
     except HelixtuneError as error:
-        print(f"helixtune {args.command}: error: {error}", file=sys.stderr)
-        return 1
+        return 1, f"error: {error}"
     except KeyboardInterrupt:
-        print(f"helixtune {args.command}: interrupted", file=sys.stderr)
-        return 130
-    return int(status or 0)
+        return interrupted
+    except OSError as error:
+        # h5 objects of a file whose close failed can crash HDF5 when they are freed: keep them (through the
+        # traceback's frames) until the process ends
+        _failed_h5_objects.append(error)
+        if atomic.interrupted.is_set() or _was_interrupted(error):
+            return interrupted
+        return 1, f"error: {describe_os_error(error)}"
+    except MemoryError:
+        return 1, "error: out of memory (try a smaller --batch-size or fewer --threads)"
+    except Exception as error:
+        if atomic.interrupted.is_set() or _was_interrupted(error):
+            return interrupted
+        if isinstance(error, RuntimeError) and "errno = " in str(error):  # h5py: a system error from HDF5
+            _failed_h5_objects.append(error)
+            return 1, f"error: {describe_os_error(error)}"
+        if os.environ.get("HELIXTUNE_TRACEBACK"):
+            raise
+        message = " ".join(str(error).split()) or "(no message)"
+        return 1, (f"error: unexpected {type(error).__name__}: {message} (this is a bug in helixtune; set "
+                   f"HELIXTUNE_TRACEBACK=1 to see where it happened, and please report it)")

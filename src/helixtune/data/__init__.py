@@ -26,12 +26,14 @@ def example_path(name: str) -> Path:
 
 def copy_examples(destination) -> list[Path]:
     """Copy the bundled example files into `destination` (created if needed); return the new paths."""
-    destination = Path(destination)
-    destination.mkdir(parents=True, exist_ok=True)
+    from helixtune.atomic import atomic_output, output_folder
+
+    destination = output_folder(destination)
     copied = []
     for name in EXAMPLE_FILES:
         target = destination / name
-        shutil.copyfile(example_path(name), target)
+        with atomic_output(target) as tmp:
+            shutil.copyfile(example_path(name), tmp)
         copied.append(target)
     return copied
 
@@ -54,6 +56,12 @@ def resolve_model_path(value):
         return value
     text = str(value)
     if text != "bundled" and not text.startswith(BUNDLED_PREFIX):
+        if text.lower().rstrip(":") in ("bundle", "bundeled", "bundles", "builtin", "built-in", "default") \
+                and not Path(text).exists():
+            from helixtune.errors import InputFileError
+
+            raise InputFileError(text, "no such model file; did you mean 'bundled' (the model shipped with "
+                                       "helixtune)?")
         return value
     if Path(text).exists():
         return value

@@ -19,7 +19,7 @@ import h5py
 import numpy as np
 
 from helixtune import h5layout
-from helixtune.atomic import atomic_output
+from helixtune.atomic import atomic_output, check_output_file, scratch_folder
 from helixtune.errors import HelixtuneError, InputFileError
 from helixtune.genome.fasta import FastaHeader, iter_fasta_stream
 from helixtune.parallel import available_cpus
@@ -171,11 +171,10 @@ def encode_fasta(fasta_path, h5_output_path, species: str, subsequence_length: i
     summary = EncodeSummary()
     species_bytes = _fixed_bytes(species, 25, "species", summary.truncated_ids)
     file_size = os.path.getsize(fasta_path)
-    output_dir = Path(h5_output_path).resolve().parent
-    output_dir.mkdir(parents=True, exist_ok=True)
+    output_dir = check_output_file(h5_output_path).resolve().parent
     threads = threads or available_cpus()
     with ThreadPoolExecutor(max_workers=threads) as executor, atomic_output(h5_output_path) as tmp, \
-            tempfile.TemporaryDirectory(dir=output_dir, prefix=".helixtune-") as spill_dir:
+            scratch_folder(h5_output_path) as spill_dir:
         with h5py.File(tmp, "w") as h5, \
                 progress_bar(total=file_size, desc="encode", unit="B", unit_scale=True) as bar:
             writer = GenomeH5Writer(h5, subsequence_length, compression, executor=executor)

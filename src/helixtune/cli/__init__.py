@@ -58,44 +58,6 @@ def resolve_bundled_model_names(args) -> None:
             setattr(args, dest, resolve_model_path(getattr(args, dest)))
 
 
-# output arguments of each command (dest names; decode and split name theirs in their own way, see below)
-OUTPUT_DESTS = ("h5_output_path", "db_path", "log_file", "output", "prediction_output_path", "output_file", "plot",
-                "save_model_path", "json_path", "gff_output_path")
-
-
-def output_paths(args) -> list[str]:
-    """The files a command will write, as given on its command line."""
-    outputs = [getattr(args, dest) for dest in OUTPUT_DESTS if isinstance(getattr(args, dest, None), str)]
-    if args.func.__module__ == "helixtune.cli.decode" and len(getattr(args, "arguments", [])) in (3, 7):
-        outputs.append(args.arguments[-1])
-    if args.func.__module__ == "helixtune.cli.split":
-        from helixtune.pseudolabel.split import output_paths as split_outputs
-
-        outputs.extend(str(path) for path in split_outputs(args.output_pfx))
-    return outputs
-
-
-def input_paths(args, outputs) -> list[str]:
-    """Every other path-like argument: anything given that names an existing file is an input."""
-    values = []
-    for dest, value in vars(args).items():
-        if dest in OUTPUT_DESTS or dest == "func":
-            continue
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str):
-                values.append(item)
-    if args.func.__module__ == "helixtune.cli.decode":
-        values = list(args.arguments[:2])
-    return values
-
-
-def refuse_overwriting_inputs(args) -> None:
-    from helixtune.atomic import refuse_output_over_input
-
-    outputs = output_paths(args)
-    refuse_output_over_input(outputs, input_paths(args, outputs))
-
-
 def quiet_library_noise() -> None:
     """Hide messages of libraries that are not about the user's run (Lightning's advert, torch's deprecations)."""
     import logging
@@ -190,14 +152,20 @@ def _run_command(args) -> tuple[int, str | None]:
     """Run the command; (exit code, one-line message or None). No traceback reaches the user."""
     import os
 
+    from contextlib import ExitStack
+
     from helixtune import atomic
+    from helixtune.cli.guards import check_inputs, hold_locks, refuse_overwriting_inputs
     from helixtune.errors import describe_os_error
 
     interrupted = (130, "interrupted")
     try:
-        refuse_overwriting_inputs(args)
         resolve_bundled_model_names(args)
-        status = args.func(args)
+        refuse_overwriting_inputs(args)
+        with ExitStack() as guards:
+            hold_locks(args, guards)
+            check_inputs(args)
+            status = args.func(args)
         if atomic.interrupted.is_set():
             return interrupted
         return int(status or 0), None

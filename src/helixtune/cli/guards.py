@@ -1,0 +1,117 @@
+"""Checks and locks that every command gets before it runs, so that command modules stay thin.
+
+- an output that names the same file as an input (also through a link or another spelling) is refused;
+- a file or run folder that a command updates in place is locked (`helixtune.locking`): add-coverage's h5
+  file, train's run folder, self-train's --out folder; a run folder this run created and left empty on
+  failure is removed again;
+- inputs whose fault would otherwise surface deep inside a library are checked first.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# output arguments of each command (dest names; decode and split name theirs in their own way, see below)
+OUTPUT_DESTS = ("h5_output_path", "db_path", "log_file", "output", "prediction_output_path", "output_file", "plot",
+                "save_model_path", "json_path", "gff_output_path")
+
+
+def output_paths(args) -> list[str]:
+    """The files a command will write, as given on its command line."""
+    outputs = [getattr(args, dest) for dest in OUTPUT_DESTS if isinstance(getattr(args, dest, None), str)]
+    if args.func.__module__ == "helixtune.cli.decode" and len(getattr(args, "arguments", [])) in (3, 7):
+        outputs.append(args.arguments[-1])
+    if args.func.__module__ == "helixtune.cli.split":
+        from helixtune.pseudolabel.split import output_paths as split_outputs
+
+        outputs.extend(str(path) for path in split_outputs(args.output_pfx))
+    return outputs
+
+
+def input_paths(args, outputs) -> list[str]:
+    """Every other path-like argument: anything given that names an existing file is an input."""
+    values = []
+    for dest, value in vars(args).items():
+        if dest in OUTPUT_DESTS or dest == "func":
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                values.append(item)
+    if args.func.__module__ == "helixtune.cli.decode":
+        values = list(args.arguments[:2])
+    return values
+
+
+def refuse_overwriting_inputs(args) -> None:
+    from helixtune.atomic import refuse_output_over_input
+
+    outputs = output_paths(args)
+    refuse_output_over_input(outputs, input_paths(args, outputs))
+
+
+def _command(args) -> str:
+    return args.func.__module__.rsplit(".", 1)[-1]
+
+
+def train_run_dir(args) -> Path:
+    return Path(args.run_dir) if args.run_dir else Path(str(args.save_model_path) + ".run")
+
+
+def hold_locks(args, stack) -> None:
+    """Lock what the command updates in place, for as long as `stack` is open (refusing a second writer)."""
+    from helixtune.atomic import output_folder
+    from helixtune.locking import is_worker_process, locked
+
+    command = _command(args)
+    if command == "add_coverage" and os.path.isfile(args.h5_data):
+        stack.enter_context(locked(args.h5_data, "adding coverage to"))
+        return
+    if command == "train" and not is_worker_process():
+        folder = train_run_dir(args)
+    elif command == "self_train":
+        folder = Path(args.out)
+    else:
+        return
+    created = not folder.exists()
+    output_folder(folder)
+    if created:
+        stack.callback(_remove_if_empty, folder)
+    stack.enter_context(locked(folder, "running in"))
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()  # only succeeds when empty: a run that wrote nothing leaves no folder
+    except OSError:
+        pass
+
+
+def check_inputs(args) -> None:
+    """Faults of the input that would otherwise end deep inside a library, with a message naming the file."""
+    if _command(args) == "train":
+        _check_train_inputs(args)
+
+
+def _check_train_inputs(args) -> None:
+    import zipfile
+
+    import h5py
+
+    from helixtune.errors import InputFileError
+    from helixtune.train.data import find_data_files
+
+    checkpoint = train_run_dir(args) / "last.ckpt"
+    if not args.restart and checkpoint.exists() and not zipfile.is_zipfile(checkpoint):
+        problem = "is empty" if checkpoint.stat().st_size == 0 else "is not a training checkpoint"
+        raise InputFileError(checkpoint, f"{problem} (a save that was cut short?); pass --restart to start over")
+    trains, vals = find_data_files(args.data_dir)
+    for path in trains + vals:
+        try:
+            with h5py.File(path, "r") as h5:
+                has_labels = "data/y" in h5
+        except OSError as err:
+            raise InputFileError(path, f"not a readable HDF5 file ({str(err).splitlines()[0]})") from None
+        if not has_labels:
+            raise InputFileError(path, "has no labels (data/y): it looks like a genome file; training needs "
+                                       "annotated data (from gff2h5 or export, then split)")

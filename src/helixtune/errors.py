@@ -136,3 +136,49 @@ def describe_os_error(error: BaseException) -> str:
             return f"{where}: data cannot be read; the file is damaged ({first})"
         return f"{where}: {first}"
     return text.splitlines()[0] if text else type(error).__name__
+
+
+class DamagedFileError(InputFileError, OSError):
+    """Data of an h5 file that cannot be read (a corrupt chunk): names the file and the dataset.
+
+    Also an OSError, so code that handles h5py's read errors handles it as before.
+    """
+
+
+def _damaged(dataset, error: OSError) -> DamagedFileError:
+    first = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return DamagedFileError(_final_name(dataset.file.filename),
+                            f"data of {dataset.name} cannot be read; the file is damaged ({first})")
+
+
+def name_h5_read_errors():
+    """Make h5py's read errors (corrupt chunk, failed filter) name the file and dataset (the CLI installs it).
+
+    Returns a function that undoes it.
+    """
+    import functools
+
+    import h5py
+
+    originals = {name: getattr(h5py.Dataset, name) for name in ("__getitem__", "read_direct")}
+
+    def wrap(original):
+        @functools.wraps(original)
+        def read(self, *args, **kwargs):
+            try:
+                return original(self, *args, **kwargs)
+            except DamagedFileError:
+                raise
+            except OSError as error:
+                if error.errno is not None:  # a system error (e.g. a vanished file): not the data
+                    raise
+                raise _damaged(self, error) from None
+        return read
+
+    for name, original in originals.items():
+        setattr(h5py.Dataset, name, wrap(original))
+
+    def undo():
+        for name, original in originals.items():
+            setattr(h5py.Dataset, name, original)
+    return undo

@@ -71,7 +71,11 @@ def test_same_split_as_upstream_sklearn_after_the_same_seeding(tmp_path):
 
 
 def test_one_sequence_genome_is_split_by_regions(test_data, tmp_path, capsys):
-    source = test_data / "coverage" / "spombe_chrI_44000-48000.h5"  # 1 sequence, rows at 44000 and 46500
+    genome = test_data / "coverage" / "spombe_chrI_44000-48000.h5"  # 1 sequence, rows at 44000 and 46500
+    source = tmp_path / "labelled.h5"
+    shutil.copyfile(genome, source)
+    with h5py.File(source, "r+") as h5:  # split wants labelled data; the labels do not matter here
+        h5.create_dataset("data/y", data=np.zeros(h5["data/X"].shape, dtype=np.int8))
     status = cli_main(["split", "-i", str(source), "-o", f"{tmp_path}/out/", "--region-bp", "2000"])
     out = capsys.readouterr().out
     assert status == 0 and "regions of 2,000 bp" in out
@@ -107,6 +111,8 @@ def test_coverage_metadata_survives_the_split(test_data, tmp_path):
     shutil.copyfile(test_data / "coverage" / "spombe_chrI_44000-48000.h5", source)
     bam = test_data / "coverage" / "spombe_chrI_44000-48000.bam"
     add_coverage(source, [bam], "second_read_is_sense_strand")
+    with h5py.File(source, "r+") as h5:  # split wants labelled data; the labels do not matter here
+        h5.create_dataset("data/y", data=np.zeros(h5["data/X"].shape, dtype=np.int8))
     summary = split(source, f"{tmp_path}/out/", seed=1, region_bp=2000)
     assert summary.unit == "region" and summary.validation_rows == 2
     with h5py.File(source) as src:

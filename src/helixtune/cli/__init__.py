@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     import threading
 
     from helixtune import atomic
+    from helixtune.errors import name_h5_read_errors
     from helixtune.numbacache import ensure_numba_cache
 
     parser = build_parser()
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     quiet_library_noise()
     ensure_numba_cache()
+    undo_h5_read_errors = name_h5_read_errors()
 
     def on_sigint(signum, frame):
         atomic.interrupted.set()  # remembered even when a library swallows the KeyboardInterrupt
@@ -112,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGINT, previous)
         if argv is not None:
             sys.unraisablehook = previous_hook
+            undo_h5_read_errors()
     if message:
         print(f"helixtune {args.command}: {message}", file=sys.stderr)
     if code and argv is None and _h5_files_left_open():

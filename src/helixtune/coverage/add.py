@@ -211,7 +211,7 @@ def _count_all(tasks, threads: int):
             for handle in handles.values():
                 handle.close()
         return
-    with ProcessPoolExecutor(max_workers=threads) as pool:
+    with ProcessPoolExecutor(max_workers=threads, initializer=_ignore_interrupts) as pool:
         # a bounded look-ahead keeps at most 2 * threads windows in memory
         pending = []
         queue = iter(tasks)
@@ -221,6 +221,13 @@ def _count_all(tasks, threads: int):
                 yield pending.pop(0).result()
         for future in pending:
             yield future.result()
+
+
+def _ignore_interrupts() -> None:
+    """Worker processes leave Ctrl-C to the main process, which stops them and removes its temporary file."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _prepare_datasets(h5, prefix, n_rows, subsequence_length, n_old, n_bams, bam_keys):

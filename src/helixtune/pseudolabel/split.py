@@ -101,6 +101,9 @@ def split(h5_to_split, output_pfx, val_fraction: float = 0.2, seed: int | None =
     check_output_path(validation_path, h5_to_split)
     with h5layout.open_h5(h5_to_split) as source:
         h5layout.require_datasets(source, [h5layout.SEQIDS], h5_to_split)
+        if h5layout.Y.path not in source:
+            raise InputFileError(h5_to_split, "has no labels (data/y): it looks like a genome file; split divides "
+                                              "annotated data (from gff2h5, export or select-confident) for training")
         seqids = source[h5layout.SEQIDS.path][:]
         if len(seqids) == 0:
             raise InputFileError(h5_to_split, "has no subsequences to split")

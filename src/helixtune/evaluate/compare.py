@@ -327,5 +327,5 @@ def run_evaluation(reference, prediction, fasta=None, sequences=None, genome_h5=
         from helixtune.evaluate.report import write_report
 
         result["report"] = str(write_report(result, report_dir, n_loci=n_loci, probabilities=probabilities,
-                                            coverage_h5=coverage_h5))
+                                            coverage_h5=coverage_h5, genome_h5=genome_h5))
     return result

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -244,10 +245,57 @@ def _fmt(v, digits=4):
     return str(v)
 
 
-def write_report(result: dict, report_dir, n_loci: int = 4, probabilities=None, coverage_h5=None) -> Path:
-    """Write DIR/report.html, DIR/metrics.json and the plots; returns the HTML path."""
-    report_dir = Path(report_dir)
-    report_dir.mkdir(parents=True, exist_ok=True)
+def _probability_source(probabilities, ref, genome_h5) -> tuple:
+    """(path, coordinates h5 or None, padding first) of a predictions h5 given for the report's plots."""
+    from helixtune.errors import InputFileError
+    from helixtune.evaluate.compare import _recorded_test_data, padded_minus_layout
+
+    with h5layout.open_h5(probabilities) as h5:
+        if h5layout.PREDICTIONS.path not in h5:
+            raise InputFileError(probabilities, "has no 'predictions' dataset (--probabilities wants a predictions h5)")
+        has_coordinates = h5layout.SEQIDS.path in h5 and h5layout.START_ENDS.path in h5
+        padding_first = padded_minus_layout(h5) == "helixer-0.3.6"
+    if has_coordinates:
+        coordinates = None
+    elif genome_h5 is not None:
+        coordinates = str(genome_h5)
+    elif ref.kind != "gff3" and ref.coordinates:
+        coordinates = ref.coordinates
+    elif _recorded_test_data(probabilities):  # the genome file that `predict` recorded, when it still exists
+        coordinates = _recorded_test_data(probabilities)
+    else:
+        raise InputFileError(probabilities, "has no seqids/start_ends; give --genome-h5, the genome h5 the "
+                                            "predictions were made from")
+    return str(probabilities), coordinates, padding_first
+
+
+def write_report(result: dict, report_dir, n_loci: int = 4, probabilities=None, coverage_h5=None,
+                 genome_h5=None) -> Path:
+    """Write DIR/report.html, DIR/metrics.json and the plots; returns the HTML path.
+
+    The files are made in a temporary folder beside DIR and moved into DIR only when all are written, so a
+    failure leaves no half-written report.
+    """
+    from helixtune.atomic import output_folder, scratch_folder
+
+    final_dir = Path(report_dir)
+    ref, pred, _genome = result["_sides"]
+    prob_source = None  # checked before anything is written
+    if pred.kind == "predictions":
+        prob_source = (pred.path, pred.coordinates if pred.coordinates != pred.path else None, pred.padding_first)
+    elif probabilities is not None:
+        prob_source = _probability_source(probabilities, ref, genome_h5)
+    if final_dir.exists() and not final_dir.is_dir():
+        output_folder(final_dir)  # the one-line error for a file given as the folder
+    with scratch_folder(final_dir) as report_dir:
+        _write_report_files(result, report_dir, n_loci, prob_source, coverage_h5)
+        output_folder(final_dir)
+        for made in sorted(report_dir.iterdir()):
+            os.replace(made, final_dir / made.name)
+    return final_dir / "report.html"
+
+
+def _write_report_files(result: dict, report_dir: Path, n_loci: int, prob_source, coverage_h5) -> None:
     ref, pred, _genome = result["_sides"]
     clean = json_ready(result)
     with atomic_output(report_dir / "metrics.json") as tmp:
@@ -260,13 +308,7 @@ def write_report(result: dict, report_dir, n_loci: int = 4, probabilities=None, 
         plot_lengths(model_sides, report_dir / "lengths.png")
         images.append("lengths.png")
 
-    # probabilities: the prediction itself, or a predictions h5 given for the plots
-    prob_source = None
-    if pred.kind == "predictions":
-        prob_source = (pred.path, pred.coordinates if pred.coordinates != pred.path else None, pred.padding_first)
-    elif probabilities is not None:
-        coordinates = ref.coordinates if ref.kind != "gff3" else None
-        prob_source = (str(probabilities), coordinates, False)
+    # probabilities (prob_source): the prediction itself, or a predictions h5 given for the plots
     cov_source = None
     for candidate in [coverage_h5] + [s.path for s in (ref, pred) if s.kind != "gff3"]:
         if candidate is not None and _coverage_dataset(candidate):
@@ -328,4 +370,3 @@ def write_report(result: dict, report_dir, n_loci: int = 4, probabilities=None, 
     out = report_dir / "report.html"
     with atomic_output(out) as tmp:
         tmp.write_text(page)
-    return out

@@ -81,7 +81,30 @@ def open_bam(path):
         bam.close()
         raise InputFileError(path, "has no index (.bai or .csi beside it); index it with `samtools index`"
                                    " (it must be sorted by coordinate first)")
+    try:
+        _check_index_belongs(bam, path)
+    except BaseException:
+        bam.close()
+        raise
     return bam
+
+
+def _check_index_belongs(bam, path) -> None:
+    """The index must find the BAM's first alignment where it is: an index made for another BAM does not."""
+    try:
+        first = next((read for read in bam.fetch(until_eof=True) if not read.is_unmapped), None)
+        if first is None:
+            return
+        found = any(read.query_name == first.query_name and read.reference_start == first.reference_start
+                    for read in bam.fetch(first.reference_name, first.reference_start, first.reference_start + 1))
+    except (ValueError, OSError) as err:
+        raise InputFileError(path, f"cannot be read through its index ({str(err).splitlines()[0]}); re-index it "
+                                   "with `samtools index`") from None
+    finally:
+        bam.reset()
+    if not found:
+        raise InputFileError(path, "its index does not match it (an index of another BAM, or made before the BAM "
+                                   "was rewritten); re-index it with `samtools index`")
 
 
 def check_contigs(bam, bam_path, needed: dict[str, int]) -> None:

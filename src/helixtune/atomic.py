@@ -9,6 +9,7 @@ file where a folder is wanted is refused with a one-line error before any work i
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -105,6 +106,31 @@ def refuse_output_over_input(outputs, inputs) -> None:
                 raise HelixtuneError(f"{shown}: the output would overwrite an input; choose another output path")
 
 
+@functools.cache
+def _umask() -> int:
+    try:  # Linux: read it without changing it (os.umask would change it for other threads for a moment)
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _respect_umask(tmp: Path) -> None:
+    """Give a finished file the permissions the user's umask asks for (some writers create files 0600)."""
+    try:
+        if tmp.is_file() and not tmp.is_symlink():
+            wanted = 0o666 & ~_umask()
+            if tmp.stat().st_mode & 0o777 != wanted:
+                os.chmod(tmp, wanted)
+    except OSError:
+        pass
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike):
     """Yield a temporary path; on success rename it to `path`, on any exception remove it."""
@@ -117,6 +143,7 @@ def atomic_output(path: str | os.PathLike):
         yield tmp
         if interrupted.is_set():  # Ctrl-C that a library swallowed: still leave the old file as it was
             raise KeyboardInterrupt
+        _respect_umask(tmp)
         os.replace(tmp, final)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

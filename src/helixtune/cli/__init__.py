@@ -63,8 +63,9 @@ def quiet_library_noise() -> None:
     import logging
     import warnings
 
-    warnings.filterwarnings("ignore", message=r".*torch\.utils\._pytree.*deprecated", category=FutureWarning)
-    warnings.filterwarnings("ignore", message=r".*_pytree.*is deprecated")
+    warnings.filterwarnings("ignore", message=r".*_pytree.*is deprecated")  # torch's, raised inside Lightning
+    warnings.filterwarnings("ignore", message=r".*treespec.*is deprecated")
+    warnings.filterwarnings("ignore", module=r"lightning\.pytorch\.utilities\._pytree")
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
         lambda record: "litlogger" not in record.getMessage())
 

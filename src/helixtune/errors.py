@@ -6,6 +6,7 @@ and exits non-zero, without a traceback.
 """
 
 import os
+import re
 
 
 class HelixtuneError(Exception):
@@ -29,6 +30,10 @@ class InputFileError(HelixtuneError):
 _WRITE_ERRNOS = {"ENOSPC": "no space left on the disk", "EFBIG": "file too large (disk full or size limit)",
                  "EDQUOT": "disk quota exceeded", "EACCES": "permission denied", "EPERM": "permission denied",
                  "EROFS": "read-only file system"}
+
+
+# a system error reported inside another library's message: HDF5 ("errno = 28"), safetensors ("os error 28")
+SYSTEM_ERROR_IN_TEXT = re.compile(r"errno = (\d+)|\(os error (\d+)\)")
 
 
 def _final_name(path: str) -> str:
@@ -100,8 +105,9 @@ def describe_os_error(error: BaseException) -> str:
 
     text = str(error)
     code = getattr(error, "errno", None)
-    if code is None and re.search(r"errno = (\d+)", text):
-        code = int(re.search(r"errno = (\d+)", text).group(1))
+    system_error = SYSTEM_ERROR_IN_TEXT.search(text)
+    if code is None and system_error:
+        code = int(system_error.group(1) or system_error.group(2))
     reason = _WRITE_ERRNOS.get(errno.errorcode.get(code or 0, ""))
     filename = getattr(error, "filename", None)
     if reason is not None and getattr(error, "filename2", None) is not None:

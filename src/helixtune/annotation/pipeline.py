@@ -5,11 +5,11 @@ This is what the self-train loop calls to turn decoded pseudolabel GFF3 back int
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from helixtune.annotation.export import DEFAULT_SUBSEQUENCE_LENGTH, ExportSummary, export_h5
 from helixtune.annotation.importer import ImportSummary, import_gff
+from helixtune.atomic import check_output_file, scratch_folder
 from helixtune.errors import InputFileError
 
 
@@ -20,9 +20,9 @@ def gff_to_h5(gff3, fasta, h5_path, species: str, subsequence_length: int = DEFA
     h5_path = Path(h5_path)
     if not h5_path.name.endswith(".h5"):
         raise InputFileError(h5_path, "the output name must end with .h5")
-    h5_path.parent.mkdir(parents=True, exist_ok=True)
+    check_output_file(h5_path)
     # the database sits beside the output (it holds the genome sequence; /tmp may be small)
-    with tempfile.TemporaryDirectory(prefix=f".{h5_path.name}.", dir=h5_path.parent) as tmp:
+    with scratch_folder(h5_path) as tmp:
         db_path = Path(tmp) / "annotation.sqlite3"
         imported = import_gff(gff3, fasta, db_path, species, **import_options)
         exported = export_h5(db_path, h5_path, subsequence_length=subsequence_length, compression=compression,

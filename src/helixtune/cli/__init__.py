@@ -160,7 +160,7 @@ def _run_command(args) -> tuple[int, str | None]:
 
     from helixtune import atomic
     from helixtune.cli.guards import check_inputs, hold_locks, refuse_overwriting_inputs
-    from helixtune.errors import describe_os_error
+    from helixtune.errors import SYSTEM_ERROR_IN_TEXT, describe_os_error
 
     interrupted = (130, "interrupted")
     try:
@@ -189,7 +189,7 @@ def _run_command(args) -> tuple[int, str | None]:
     except Exception as error:
         if atomic.interrupted.is_set() or _was_interrupted(error):
             return interrupted
-        if isinstance(error, RuntimeError) and "errno = " in str(error):  # h5py: a system error from HDF5
+        if SYSTEM_ERROR_IN_TEXT.search(str(error)):  # a system error that a library wrapped (HDF5, safetensors)
             _failed_h5_objects.append(error)
             return 1, f"error: {describe_os_error(error)}"
         if os.environ.get("HELIXTUNE_TRACEBACK"):

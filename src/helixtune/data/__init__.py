@@ -28,13 +28,19 @@ def copy_examples(destination) -> list[Path]:
     """Copy the bundled example files into `destination` (created if needed); return the new paths."""
     from helixtune.atomic import atomic_output, output_folder
 
+    created = not Path(destination).exists()
     destination = output_folder(destination)
     copied = []
-    for name in EXAMPLE_FILES:
-        target = destination / name
-        with atomic_output(target) as tmp:
-            shutil.copyfile(example_path(name), tmp)
-        copied.append(target)
+    try:
+        for name in EXAMPLE_FILES:
+            target = destination / name
+            with atomic_output(target) as tmp:
+                shutil.copyfile(example_path(name), tmp)
+            copied.append(target)
+    except BaseException:
+        if created and not any(destination.iterdir()):
+            destination.rmdir()
+        raise
     return copied
 
 

@@ -1,18 +1,21 @@
-"""Build the bundled base model: a small network trained with `helixtune train` on four non-target genomes.
+"""Build the fungal base model: `helixtune train` on four real fungal genomes, for hours, resumable across machines.
 
-    python experiments/build_base_model.py --data ../shared/data --work work/base_model \
-        [--epochs 120] [--output src/helixtune/data/models/base_small.safetensors]
+    python experiments/build_base_model.py data  --data SHARED_DATA            # gff2h5 + split, ~1 minute
+    python experiments/build_base_model.py train --arch small [--hours 2]      # continue (or start) the run
+    python experiments/build_base_model.py curves --arch small                 # per-genome validation curves
+    python experiments/build_base_model.py ship --arch small --data SHARED_DATA  # bundle it (+ provenance)
 
-Steps (each skipped when its output exists, so an interrupted build continues):
-1. `helixtune gff2h5` for A. thaliana, C. elegans, D. melanogaster (Korf lab 1 % sets) and Micromonas
-   pusilla (upstream Helixer's test data);
-2. `helixtune split` of each into training/validation by whole sequences (N90 rule);
-3. `helixtune train` on all four training files (up to 120 epochs, patience 15), model selection by
-   validation genic F1 (about 26 minutes on a 2-core CPU);
-4. `helixtune evaluate`-style base-wise metrics of the best model on each species' validation file;
-5. the model and `<model>.json` (provenance: species, data files with md5, command, metrics, timings).
+Data: S. cerevisiae (Ensembl GTF), S. paradoxus (GFF3 without CDS phases), Taphrina deformans and
+Pneumocystis jirovecii (INSDC contigs, partial genes masked); none of them annotates UTRs, so training reads
+their intergenic labels as "intergenic or UTR" (docs/training.md). S. pombe, the evaluation target, is never
+used. Each genome is split by whole sequences (20 % to validation).
 
-S. pombe, the target of the fine-tuning study, is deliberately not used.
+The run's state lives in `experiments/base_model/<arch>/` and is small enough to commit: `last.ckpt` (weights,
+optimizer, RNG, sampler position; overwritten in place), `metrics.csv`, `learning_curves.png`, `best.safetensors`
+and `progress.json` (wall and CPU seconds of every invocation). `train` on another machine continues exactly
+where the last one stopped: rebuild the data with `data` (deterministic), then run `train` again. Every
+invocation trains with one thread per run by default, so its seconds are CPU-seconds and two architectures
+can train side by side on two cores at equal compute.
 """
 
 from __future__ import annotations
@@ -23,32 +26,42 @@ import json
 import os
 import platform
 import shlex
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[1]
+STATE = REPOSITORY / "experiments" / "base_model"
+DEFAULT_WORK = REPOSITORY / "scratch" / "fungal_base"
 
-SPECIES = {  # name -> (folder, fasta, gff3, licence note from the data README)
-    "Athaliana": ("arabidopsis_thaliana", "athaliana_1pct.fa", "athaliana_1pct.gff3",
-                  "Korf lab 1% set, MIT; data TAIR10"),
-    "Celegans": ("caenorhabditis_elegans", "celegans_1pct.fa", "celegans_1pct.gff3",
-                 "Korf lab 1% set, MIT; data WormBase WS282"),
-    "Dmelanogaster": ("drosophila_melanogaster", "dmel_1pct.korflab.fa", "dmel_1pct.korflab.gff3",
-                      "Korf lab 1% set, MIT"),
-    "Mpusilla": ("micromonas_pusilla", "mini_test_data.fa", "mini_test_data.gff",
-                 "Helixer test data, GPL-3.0; NCBI RefSeq GCF_000151265.4"),
+GENOMES = {  # name -> (folder, annotation, fasta)
+    "Scerevisiae": ("fungi/saccharomyces_cerevisiae", "Saccharomyces_cerevisiae.R64-1-1.96.gtf.gz",
+                    "Saccharomyces_cerevisiae.R64-1-1.dna.toplevel.fa.gz"),
+    "Sparadoxus": ("fungi/saccharomyces_paradoxus_CBS432", "CBS432.all_feature.gff.gz", "CBS432.genome.fa.gz"),
+    "Tdeformans": ("fungi/taphrina_deformans_PYCC5710_partial", "Taphrina_deformans_CAHR02_70contigs.gff3.gz",
+                   "Taphrina_deformans_CAHR02_70contigs.fa.gz"),
+    "Pjirovecii": ("fungi/pneumocystis_jirovecii_SE8_partial", "Pneumocystis_jirovecii_CAKM01_53contigs.gff3.gz",
+                   "Pneumocystis_jirovecii_CAKM01_53contigs.fa.gz"),
 }
+SPLIT = ["--val-fraction", "0.2", "--region-bp", "500000", "--seed", "0"]
 
-# the network: between upstream's default small size (1 Conv1D(32, k=26), 1 BiLSTM(32)) and its released
-# size (4 Conv1D(96, k=10), 3 BiLSTM(128)); about 20 s per epoch on a 2-core CPU
-NETWORK = {"cnn-layers": 3, "filter-depth": 64, "kernel-size": 9, "lstm-layers": 2, "units": 64, "pool-size": 9}
-# the training options (upstream's flag names)
-TRAIN_OPTIONS = [*(x for key, value in NETWORK.items() for x in (f"--{key}", str(value))),
-                 "--val-test-batch-size", "16",
+# candidate networks, compared at equal CPU time on the validation curves (docs/models.md)
+ARCHITECTURES = {
+    # the architecture of base_small: 514k parameters, 2.1 MB
+    "small": {"cnn-layers": 3, "filter-depth": 64, "kernel-size": 9, "lstm-layers": 2, "units": 64, "pool-size": 9},
+    # wider: 1.23M parameters, 4.9 MB
+    "mid": {"cnn-layers": 4, "filter-depth": 96, "kernel-size": 9, "lstm-layers": 2, "units": 96, "pool-size": 9},
+    # upstream's released size (2.1M parameters, 8.4 MB): for a lent GPU
+    "released": {"cnn-layers": 4, "filter-depth": 96, "kernel-size": 10, "lstm-layers": 3, "units": 128,
+                 "pool-size": 9},
+}
+# validation every ~15 CPU-minutes and a full checkpoint every ~5 (at one thread, bfloat16 autocast)
+CADENCE = {"small": (250, 80), "mid": (150, 50), "released": (100, 30)}
+TRAIN_OPTIONS = ["--batch-size", "8", "--val-test-batch-size", "16", "--epochs", "200", "--patience", "12",
                  "--class-weights", "[0.7, 1.6, 1.2, 1.2]", "--transition-weights", "[1, 12, 3, 1, 12, 3]",
-                 "--learning-rate", "0.002", "--patience", "15", "--seed", "0"]
+                 "--learning-rate", "0.001", "--seed", "0", "--save-every-check"]
 
 
 def md5(path: Path) -> str:
@@ -59,136 +72,157 @@ def md5(path: Path) -> str:
     return digest.hexdigest()
 
 
-def helixtune(*args, log: Path | None = None) -> float:
-    """Run one helixtune command (as a user would); returns its wall time in seconds."""
+def helixtune(*args, log: Path | None = None, env: dict | None = None) -> None:
     command = [sys.executable, "-m", "helixtune", *map(str, args)]
-    print("$ helixtune " + " ".join(shlex.quote(str(a)) for a in args), flush=True)
-    start = time.time()
+    print("$ helixtune " + shlex.join(str(a) for a in args), flush=True)
     with open(log, "a") if log else open(os.devnull, "w") as handle:
-        subprocess.run(command, check=True, stdout=handle if log else None)
-    return time.time() - start
+        subprocess.run(command, check=True, stdout=handle if log else None, env=env)
 
 
-def build_data(data: Path, work: Path, subsequence_length: int) -> dict:
+def build_data(data: Path, work: Path) -> dict:
+    """Labelled h5 of each genome, split by whole sequences; links in work/train_dir. Idempotent."""
     work.mkdir(parents=True, exist_ok=True)
     train_dir = work / "train_dir"
     train_dir.mkdir(exist_ok=True)
     files = {}
-    for name, (folder, fasta, gff3, licence) in SPECIES.items():
+    for name, (folder, annotation, fasta) in GENOMES.items():
         labels = work / f"{name}.h5"
         if not labels.exists():
-            helixtune("gff2h5", "--gff3", data / folder / gff3, "--fasta", data / folder / fasta,
-                      "--species", name, "--h5-output-path", labels, "--subsequence-length", subsequence_length,
-                      log=work / "build.log")
+            helixtune("gff2h5", "--gff3", data / folder / annotation, "--fasta", data / folder / fasta,
+                      "--species", name, "--h5-output-path", labels, log=work / "build.log")
         prefix = work / f"{name}_"
         if not Path(f"{prefix}validation_data.h5").exists():
-            helixtune("split", "-i", labels, "-o", prefix, "--val-fraction", "0.2", "--region-bp", "200000",
-                      log=work / "build.log")
+            helixtune("split", "-i", labels, "-o", prefix, *SPLIT, log=work / "build.log")
         for kind in ("training", "validation"):
             link = train_dir / f"{kind}_data_{name}.h5"
             if not link.exists():
                 link.symlink_to(Path(f"{prefix}{kind}_data.h5").resolve())
-        files[name] = {"fasta": f"{folder}/{fasta}", "gff3": f"{folder}/{gff3}", "licence": licence,
-                       "fasta_md5": md5(data / folder / fasta), "gff3_md5": md5(data / folder / gff3)}
+        files[name] = {"annotation": f"{folder}/{annotation}", "fasta": f"{folder}/{fasta}",
+                       "annotation_md5": md5(data / folder / annotation), "fasta_md5": md5(data / folder / fasta)}
     return files
 
 
-def train(work: Path, model: Path, epochs: int, check_every: int, batch_size: int) -> tuple[list, float]:
-    args = ["train", "--data-dir", work / "train_dir", "--save-model-path", model, "--epochs", str(epochs),
-            "--check-every-nth-batch", str(check_every), "--batch-size", str(batch_size), *TRAIN_OPTIONS]
-    seconds = helixtune(*args)
-    return args, seconds
+def train_command(arch: str, work: Path) -> list[str]:
+    state = STATE / arch
+    check_every, checkpoint_every = CADENCE[arch]
+    return ["train", "--data-dir", str(work / "train_dir"), "--save-model-path", str(state / "best.safetensors"),
+            "--run-dir", str(state / "run"),
+            *(x for key, value in ARCHITECTURES[arch].items() for x in (f"--{key}", str(value))),
+            "--check-every-nth-batch", str(check_every), "--checkpoint-every-nth-batch", str(checkpoint_every),
+            *TRAIN_OPTIONS]
 
 
-def validation_metrics(work: Path, model: Path) -> dict:
-    """Base-wise metrics of the model on each species' validation file (upstream's masks)."""
+def train(arch: str, work: Path, hours: float | None, threads: int, accelerator: str) -> int:
+    """Continue the run for at most `hours` of wall time; a stop loses at most one checkpoint interval."""
+    state = STATE / arch
+    state.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    command = [sys.executable, "-m", "helixtune", *train_command(arch, work), "--accelerator", accelerator]
+    print("$ " + shlex.join(command), flush=True)
+    started, cpu_before = time.time(), os.times()
+    with open(state / "train.log", "a") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            process.wait(timeout=None if hours is None else hours * 3600)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGINT)  # the run keeps its last checkpoint
+            try:
+                process.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    cpu_after = os.times()
+    cpu = (cpu_after.children_user - cpu_before.children_user) + (cpu_after.children_system -
+                                                                   cpu_before.children_system)
+    progress_path = state / "progress.json"
+    progress = json.loads(progress_path.read_text()) if progress_path.exists() else {"invocations": []}
+    progress["invocations"].append({"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+                                    "wall_s": round(time.time() - started, 1), "cpu_s": round(cpu, 1),
+                                    "threads": threads, "accelerator": accelerator,
+                                    "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+                                    "exit_code": process.returncode})
+    progress["cpu_hours"] = round(sum(i["cpu_s"] for i in progress["invocations"]) / 3600, 3)
+    progress_path.write_text(json.dumps(progress, indent=1) + "\n")
+    print(f"{arch}: {progress['cpu_hours']} CPU-hours in total", flush=True)
+    return process.returncode
+
+
+def per_genome_curves(arch: str, work: Path) -> Path:
+    """Base-wise validation metrics of every saved check on each genome's validation file, as CSV and a plot."""
+    import csv
+
     from helixtune.evaluate.compare import evaluate
 
-    out = {}
-    for name in SPECIES:
-        val = work / f"{name}_validation_data.h5"
-        pred = work / f"{name}_validation_predictions.h5"
-        if not pred.exists():
-            helixtune("predict", "-l", model, "-t", val, "-p", pred, log=work / "build.log")
-        summary = evaluate(val, pred)["basewise"]["summary"]
-        out[name] = {k: summary[k] for k in ("bases", "genic_f1", "cds_f1", "intron_f1", "utr_f1", "phase_f1")}
+    state = STATE / arch
+    checks = sorted((state / "run" / "checks").glob("model_*.safetensors"), key=lambda p: p.stat().st_mtime)
+    history = {}
+    with open(state / "run" / "metrics.csv") as handle:
+        for row in csv.DictReader(handle):
+            history[int(row["check"])] = float(row["time_s"])
+    rows = []
+    cache = work / "check_predictions" / arch
+    cache.mkdir(parents=True, exist_ok=True)
+    for number, model in enumerate(checks, start=1):
+        for name in GENOMES:
+            val = work / f"{name}_validation_data.h5"
+            pred = cache / f"{model.stem}.{name}.h5"
+            if not pred.exists():
+                helixtune("predict", "-l", model, "-t", val, "-p", pred, log=work / "build.log")
+            summary = evaluate(val, pred)["basewise"]["summary"]
+            rows.append({"check": number, "model": model.name, "cpu_hours": round(history.get(number, 0) / 3600, 3),
+                         "genome": name, **{k: summary[k] for k in ("genic_f1", "cds_f1", "intron_f1", "phase_f1")}})
+    out = state / "per_genome_validation.csv"
+    with open(out, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    _plot_per_genome(rows, state / "per_genome_validation.png", arch)
     return out
+
+
+def _plot_per_genome(rows: list[dict], path: Path, arch: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = ("genic_f1", "phase_f1", "intron_f1")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.2), sharex=True)
+    for axis, metric in zip(axes, metrics):
+        for name in GENOMES:
+            points = [(r["cpu_hours"], r[metric]) for r in rows if r["genome"] == name]
+            axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=name)
+        axis.set_title(f"{arch}: validation {metric.replace('_', ' ')}")
+        axis.set_xlabel("CPU-hours")
+        axis.set_ylim(0, 1)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", required=True, type=Path, help="the shared data folder (organism subfolders)")
-    parser.add_argument("--work", type=Path, default=REPOSITORY / "scratch" / "base_model")
-    parser.add_argument("--output", type=Path,
-                        default=REPOSITORY / "src" / "helixtune" / "data" / "models" / "base_small.safetensors")
-    parser.add_argument("--epochs", type=int, default=120)
-    parser.add_argument("--subsequence-length", type=int, default=21384)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--check-every-nth-batch", type=int, default=1000, help="default: check at epoch ends")
+    parser.add_argument("step", choices=("data", "train", "curves", "ship"))
+    parser.add_argument("--data", type=Path, help="the shared data folder (with fungi/)")
+    parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help="where the h5 files go (not committed)")
+    parser.add_argument("--arch", choices=tuple(ARCHITECTURES), default="small")
+    parser.add_argument("--hours", type=float, help="train: stop after this many hours of wall time")
+    parser.add_argument("--threads", type=int, default=1, help="train: threads per run (default 1)")
+    parser.add_argument("--accelerator", default="cpu", help="train: cpu or gpu")
     args = parser.parse_args()
-
-    started = time.time()
-    files = build_data(args.data, args.work, args.subsequence_length)
-    model = args.work / "base_small.safetensors"
-    # `helixtune train` resumes an interrupted run, extends a finished one when --epochs grows, and
-    # returns at once when it is complete; the wall time of every invocation is added up
-    before = model.stat().st_mtime if model.exists() else None
-    command, seconds = train(args.work, model, args.epochs, args.check_every_nth_batch, args.batch_size)
-    timing = args.work / "train_seconds.txt"
-    total = float(timing.read_text()) if timing.exists() else 0.0
-    if before is None or model.stat().st_mtime != before:
-        for old in args.work.glob("*_validation_predictions.h5"):
-            old.unlink()  # the model changed: predict again
-    total += seconds
-    timing.write_text(str(total))
-    train_seconds = total
-    metrics = validation_metrics(args.work, model)
-    run_dir = Path(str(model) + ".run")
-    checks = []
-    if (run_dir / "metrics.csv").exists():
-        import csv
-
-        with open(run_dir / "metrics.csv") as handle:
-            checks = [{k: (int(v) if v.isdigit() else float(v)) for k, v in row.items() if v != ""}
-                      for row in csv.DictReader(handle)]
-    best = max(checks, key=lambda c: c["genic_f1"]) if checks else None
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_bytes(model.read_bytes())
-    import torch
-
-    from helixtune import __version__
-
-    provenance = {
-        "model": args.output.name,
-        "md5": md5(args.output),
-        "description": f"small Helixer-style network ({NETWORK['cnn-layers']} Conv1D({NETWORK['filter-depth']}, "
-                       f"k={NETWORK['kernel-size']}), {NETWORK['lstm-layers']} BiLSTM({NETWORK['units']}), pool "
-                       f"{NETWORK['pool-size']}, genic + phase heads) trained from scratch by helixtune on four "
-                       "non-target genomes; a stand-in for a released lineage model, not a replacement",
-        "species": {name: info for name, info in files.items()},
-        "data": f"each genome: helixtune gff2h5 --subsequence-length {args.subsequence_length}, then helixtune split "
-                "--val-fraction 0.2 --region-bp 200000 (whole sequences to validation)",
-        "command": "helixtune " + shlex.join(str(a) for a in command).replace(str(args.work) + "/", ""),
-        "best_check": None if best is None else {
-            "check": best["check"], "epoch": best["epoch"], "step": best["step"],
-            "validation_genic_f1": best["genic_f1"], "validation_phase_f1": best["phase_f1"]},
-        "how_it_ended": None if not checks else (
-            f"{len(checks)} checks (one per epoch); "
-            + (f"stopped early after {checks[-1]['checks_without_improvement']} checks without improvement"
-               if checks[-1]["epoch"] + 1 < args.epochs else f"all {args.epochs} epochs run")
-            + f"; the shipped file is the best check (check {best['check']}, epoch {best['epoch']})"),
-        "validation_metrics_per_species": metrics,
-        "training_checks": checks,
-        "train_seconds": round(train_seconds, 1),
-        "build_seconds": round(time.time() - started, 1),
-        "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores, torch {torch.__version__}",
-        "helixtune_version": __version__,
-    }
-    json_path = args.output.with_suffix(".json")
-    json_path.write_text(json.dumps(provenance, indent=1) + "\n")
-    print(json.dumps(metrics, indent=1))
-    print(f"wrote {args.output} and {json_path}")
-    return 0
+    if args.step == "data":
+        if args.data is None:
+            parser.error("data needs --data")
+        files = build_data(args.data, args.work)
+        (args.work / "files.json").write_text(json.dumps(files, indent=1) + "\n")
+        return 0
+    if args.step == "train":
+        return train(args.arch, args.work, args.hours, args.threads, args.accelerator)
+    if args.step == "curves":
+        print(per_genome_curves(args.arch, args.work))
+        return 0
+    raise SystemExit("ship: not written yet")
 
 
 if __name__ == "__main__":

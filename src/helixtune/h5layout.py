@@ -151,6 +151,15 @@ def append_rows(dataset: h5py.Dataset, rows: np.ndarray) -> None:
     dataset[start:] = rows
 
 
+# root attribute of an annotated h5 whose genome annotates no UTRs (helixtune's own; absent = annotated):
+# training then reads its intergenic labels as "intergenic or UTR"
+UTR_ANNOTATED_ATTR = "utr_annotated"
+
+
+def utr_annotated(h5: h5py.File) -> bool:
+    return bool(h5.attrs.get(UTR_ANNOTATED_ATTR, True))
+
+
 def write_provenance(h5: h5py.File, input_path: str) -> None:
     """Root attributes upstream writes at the end of every export (all strings)."""
     from helixtune import __version__

@@ -14,7 +14,7 @@ from sharedpaths import shared_file
 def test_gff2h5_command_matches_upstream_and_prints_summary(tmp_path, micromonas, capsys):
     out = tmp_path / "labels.h5"
     status = main(["gff2h5", "--gff3", str(micromonas["gff3"]), "--fasta", str(micromonas["fasta"]),
-                   "--species", "Mpusilla", "--h5-output-path", str(out)])
+                   "--species", "Mpusilla", "--h5-output-path", str(out), "--partial-genes", "keep"])
     printed = capsys.readouterr().out
     assert status == 0
     assert "genes 124" in printed and "masked (sample weight 0): 165,863 bases = 31.9%" in printed
@@ -28,7 +28,8 @@ def test_gff2h5_command_matches_upstream_and_prints_summary(tmp_path, micromonas
 def test_import_then_export_commands_without_x(tmp_path, micromonas, capsys):
     db = tmp_path / "a.sqlite3"
     assert main(["import", "--gff3", str(micromonas["gff3"]), "--fasta", str(micromonas["fasta"]),
-                 "--species", "Mpusilla", "--db-path", str(db), "--log-file", str(tmp_path / "import.log")]) == 0
+                 "--species", "Mpusilla", "--db-path", str(db), "--log-file", str(tmp_path / "import.log"),
+                 "--partial-genes", "keep"]) == 0
     log = (tmp_path / "import.log").read_text()
     assert "marked as erroneous: seqid: NW_003315902.1" in log and "with type: missing_utr_5p" in log
     assert main(["export", "--input-db-path", str(db), "--h5-output-path", str(tmp_path / "a.h5"),
@@ -86,7 +87,8 @@ def test_fasta_order_lines_up_with_genome_files(tmp_path, micromonas, test_data)
     """--sequence-order fasta: rows in the order of encode/fasta2h5 genome files (and predictions on them)."""
     out = tmp_path / "fasta_order.h5"
     assert main(["gff2h5", "--gff3", str(micromonas["gff3"]), "--fasta", str(micromonas["fasta"]),
-                 "--species", "Mpusilla", "--h5-output-path", str(out), "--sequence-order", "fasta"]) == 0
+                 "--species", "Mpusilla", "--h5-output-path", str(out), "--sequence-order", "fasta",
+                 "--partial-genes", "keep"]) == 0
     genome = test_data / "micromonas" / "micromonas_mini.fasta2h5.h5"
     with h5py.File(out) as ours, h5py.File(genome) as fasta2h5, h5py.File(micromonas["reference"]) as ref:
         for name in ("X", "seqids", "start_ends"):

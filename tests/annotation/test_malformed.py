@@ -60,7 +60,7 @@ def cases():
 def test_malformed_gff3_names_the_line(tmp_path, small_case, capsys, name, lines, line_number, words):
     gff3, fasta = small_case(lines)
     with pytest.raises(InputFileError) as caught:
-        import_gff(gff3, fasta, tmp_path / "db.sqlite3", "Mpusilla")
+        import_gff(gff3, fasta, tmp_path / "db.sqlite3", "Mpusilla", partial_genes="keep")
     message = str(caught.value)
     assert f"line {line_number}" in message and words in message and str(gff3) in message
     assert "\n" not in message
@@ -75,7 +75,7 @@ def test_malformed_gff3_names_the_line(tmp_path, small_case, capsys, name, lines
 
 def _import_and_export(tmp_path, small_case, lines):
     gff3, fasta = small_case(lines)
-    summary = import_gff(gff3, fasta, tmp_path / "db.sqlite3", "Mpusilla")
+    summary = import_gff(gff3, fasta, tmp_path / "db.sqlite3", "Mpusilla", partial_genes="keep")
     export_h5(tmp_path / "db.sqlite3", tmp_path / "out.h5", subsequence_length=5000)
     with h5py.File(tmp_path / "out.h5") as h5:
         return summary, h5["data/sample_weights"][:], h5["data/y"][:], h5["data/start_ends"][:]
@@ -117,9 +117,9 @@ def test_clean_gene_is_not_masked_inside(tmp_path, small_case):
 
 def test_existing_database_is_not_overwritten_without_replace(tmp_path, small_case):
     gff3, fasta = small_case(first_scaffold_lines())
-    import_gff(gff3, fasta, tmp_path / "db.sqlite3", "Mpusilla")
+    import_gff(gff3, fasta, tmp_path / "db.sqlite3", "Mpusilla", partial_genes="keep")
     with pytest.raises(InputFileError, match="already exists"):
-        import_gff(gff3, fasta, tmp_path / "db.sqlite3", "Mpusilla")
+        import_gff(gff3, fasta, tmp_path / "db.sqlite3", "Mpusilla", partial_genes="keep")
     import_gff(gff3, fasta, tmp_path / "db.sqlite3", "Other", replace=True)
 
 
@@ -139,5 +139,5 @@ def test_truncated_gzip_file_is_named(tmp_path, micromonas):
     cut = tmp_path / "cut.gff3.gz"
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(InputFileError, match="truncated gzip data after line"):
-        import_gff(cut, micromonas["fasta"], tmp_path / "db.sqlite3", "Mpusilla")
+        import_gff(cut, micromonas["fasta"], tmp_path / "db.sqlite3", "Mpusilla", partial_genes="keep")
     assert list(tmp_path.iterdir()) == [cut]

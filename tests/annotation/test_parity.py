@@ -40,7 +40,7 @@ def differing_values(ours: h5py.File, reference: h5py.File) -> dict[str, int]:
 
 
 def test_micromonas_export_equals_upstream(tmp_path, micromonas):
-    summary = import_gff(micromonas["gff3"], micromonas["fasta"], tmp_path / "mm.sqlite3", "Mpusilla")
+    summary = import_gff(micromonas["gff3"], micromonas["fasta"], tmp_path / "mm.sqlite3", "Mpusilla", partial_genes="keep")
     assert (summary.n_genes, summary.n_coding_transcripts) == (124, 124)
     assert summary.errors["missing_utr_5p"] == 65 and summary.errors["too_short_intron"] == 3
     exported = export_h5(tmp_path / "mm.sqlite3", tmp_path / "mm.h5")
@@ -62,7 +62,7 @@ def test_spombe_chromosome_I_export_equals_upstream(tmp_path):
     gff3 = shared_file("schizosaccharomyces_pombe/SP2.chrI.derived.gff3")
     fasta = shared_file("schizosaccharomyces_pombe/SP2.chr.fa.gz")
     reference = shared_file("reference_outputs/spombe_chrI.geenuff2h5_with_rnaseq.h5")
-    summary = import_gff(gff3, fasta, tmp_path / "sp.sqlite3", "Spombe")
+    summary = import_gff(gff3, fasta, tmp_path / "sp.sqlite3", "Spombe", partial_genes="keep")
     assert summary.n_genes == 2302
     # upstream's database for this file holds exactly these error features
     assert dict(summary.errors) == {"missing_utr_5p": 2080, "missing_utr_3p": 1904, "missing_start_codon": 13,
@@ -86,7 +86,7 @@ def test_gzip_inputs_and_reordered_file_give_the_same_labels(tmp_path, micromona
         handle.writelines(rest + children[::-1])
     with open(micromonas["fasta"], "rb") as src, gzip.open(tmp_path / "genome.fa.gz", "wb") as dst:
         shutil.copyfileobj(src, dst)
-    import_gff(tmp_path / "reordered.gff3.gz", tmp_path / "genome.fa.gz", tmp_path / "r.sqlite3", "Mpusilla")
+    import_gff(tmp_path / "reordered.gff3.gz", tmp_path / "genome.fa.gz", tmp_path / "r.sqlite3", "Mpusilla", partial_genes="keep")
     export_h5(tmp_path / "r.sqlite3", tmp_path / "r.h5")
     with h5py.File(tmp_path / "r.h5") as ours, h5py.File(micromonas["reference"]) as reference:
         assert differing_values(ours, reference) == dict.fromkeys(COMPARED, 0)

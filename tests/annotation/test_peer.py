@@ -42,7 +42,7 @@ def features(db) -> Counter:
 
 def test_databases_hold_the_same_features_and_are_interchangeable(tmp_path, micromonas, upstream_bin):
     ours, theirs = tmp_path / "ours.sqlite3", tmp_path / "up.sqlite3"
-    import_gff(micromonas["gff3"], micromonas["fasta"], ours, "Mpusilla")
+    import_gff(micromonas["gff3"], micromonas["fasta"], ours, "Mpusilla", partial_genes="keep")
     subprocess.run([str(upstream_bin / "rare-geenuff-import"), "--gff3", str(micromonas["gff3"]), "--fasta",
                     str(micromonas["fasta"]), "--db-path", str(theirs), "--log-file", str(tmp_path / "up.log"),
                     "--species", "Mpusilla"], cwd=tmp_path, check=True, capture_output=True)
@@ -121,7 +121,7 @@ def test_error_detection_matches_upstream_on_damaged_models(tmp_path, upstream_b
     gff3 = tmp_path / "damaged.gff3"
     gff3.write_text("".join(_mutated_spombe(source.read_text().splitlines(keepends=True), seed)))
     ours, theirs = tmp_path / "ours.sqlite3", tmp_path / "up.sqlite3"
-    summary = import_gff(gff3, fasta, ours, "Spombe")
+    summary = import_gff(gff3, fasta, ours, "Spombe", partial_genes="keep")
     subprocess.run([str(upstream_bin / "rare-geenuff-import"), "--gff3", str(gff3), "--fasta", str(fasta),
                     "--db-path", str(theirs), "--log-file", str(tmp_path / "up.log"), "--species", "Spombe"],
                    cwd=tmp_path, check=True, capture_output=True)

@@ -119,6 +119,15 @@ def export_order(db: sqlite3.Connection, sequence_order: str = "length") -> list
     return sorted(coords, key=key)
 
 
+def _import_info(db: sqlite3.Connection, key: str) -> str | None:
+    """A value helixtune's import recorded (None for stores written by upstream GeenuFF)."""
+    try:
+        row = db.execute("SELECT value FROM import_info WHERE key = ?", (key,)).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return row[0] if row else None
+
+
 def exported_features(db: sqlite3.Connection, coordinate_id: int) -> tuple[list[LabelFeature], int]:
     """Features of the longest coding transcripts on a sequence, sorted as upstream; and how many transcripts."""
     by_transcript: dict[int, list[LabelFeature]] = {}
@@ -242,6 +251,8 @@ def export_h5(db_path, h5_path, subsequence_length: int = DEFAULT_SUBSEQUENCE_LE
                 bar.update(2 * n_chunks_per_strand(length, subsequence_length))
             writer.close()
             h5layout.write_provenance(h5, str(db_path))
+            if _import_info(db, "utr_annotated") == "no":
+                h5.attrs[h5layout.UTR_ANNOTATED_ATTR] = False
         return summary
     except sqlite3.DatabaseError as err:
         raise InputFileError(db_path, f"not a readable gene-model database ({err})") from None

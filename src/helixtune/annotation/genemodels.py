@@ -89,6 +89,7 @@ class TranscriptModel:
     introns: list[Feature] = field(default_factory=list)
     errors: list[Feature] = field(default_factory=list)
     longest: bool = False
+    phases_filled: int = 0  # CDS lines whose phase came from the CDS chain (the file gave none)
 
 
 @dataclass
@@ -102,6 +103,7 @@ class GeneModel:
     line_number: int
     transcripts: list[TranscriptModel] = field(default_factory=list)
     fully_erroneous: bool = False
+    partial: bool = False  # marked `partial=true` (cut by a sequence end): masked, not taught as complete
 
 
 # ---- collecting records ------------------------------------------------------------------------------
@@ -128,6 +130,8 @@ class GffAnnotation:
     unknown_types: Counter
     orphans: Counter  # children skipped because their parent is an ignored feature or a gene
     undefined_parents: Counter  # children skipped because their Parent is not in the file
+    merged_gene_lines: int = 0  # gene lines that repeat an ID (a GFF3 multi-line feature), merged into one gene
+    genes_for_parentless_transcripts: int = 0  # e.g. a tRNA line without a gene above it
 
     @property
     def n_genes(self) -> int:
@@ -147,6 +151,8 @@ def collect_annotation(records, path) -> GffAnnotation:
     undefined: Counter = Counter()
     first_line_by_seqid: dict[str, int] = {}
     genes_by_seqid: dict[str, list[_GeneEntry]] = {}
+    merged_gene_lines = 0
+    parentless: list[GffRecord] = []
 
     def require_unique_id(record: GffRecord, what: str) -> str:
         if record.id is None:
@@ -166,17 +172,43 @@ def collect_annotation(records, path) -> GffAnnotation:
             continue
         first_line_by_seqid.setdefault(record.seqid, record.line_number)
         if kind == "gene":
+            previous = genes.get(record.id) if record.id is not None else None
+            if previous is not None and _same_place(previous.record, record):
+                # one ID on several gene lines is one (discontinuous) feature in GFF3: the gene spans them all
+                previous.record.start = min(previous.record.start, record.start)
+                previous.record.end = max(previous.record.end, record.end)
+                previous.record.attributes.update(
+                    {k: v for k, v in record.attributes.items() if k not in previous.record.attributes})
+                merged_gene_lines += 1
+                log.warning(f"gene lines sharing the ID '{record.id}' merged into one gene ({path}, line "
+                            f"{record.line_number})")
+                continue
             entry = _GeneEntry(record)
             genes[require_unique_id(record, "gene-level feature")] = entry
             genes_by_seqid.setdefault(record.seqid, []).append(entry)
         elif kind == "transcript":
             transcripts[require_unique_id(record, "transcript-level feature")] = _TranscriptEntry(record)
-            children.append(("transcript", record))
+            if record.parents:
+                children.append(("transcript", record))
+            else:
+                parentless.append(record)
         else:
             if not record.parents:
                 raise InputFileError(path, f"{record.type} without a Parent attribute", f"line {record.line_number}")
             children.append((kind, record))
 
+    # a transcript without a gene (a tRNA, an ncRNA in many GFF3s) is a gene of its own
+    for record in parentless:
+        gene_id = f"{record.id}.gene"
+        if gene_id in defined_at:
+            raise InputFileError(path, f"transcript-level feature '{record.id}' has no Parent and the ID "
+                                       f"'{gene_id}' for its gene is taken", f"line {record.line_number}")
+        defined_at[gene_id] = record.line_number
+        gene_record = GffRecord(record.line_number, record.seqid, record.source, "gene", record.start, record.end,
+                                record.score, record.strand, None, {"ID": [gene_id]})
+        entry = _GeneEntry(gene_record, [transcripts[record.id]])
+        genes[gene_id] = entry
+        genes_by_seqid.setdefault(record.seqid, []).append(entry)
     # links are resolved after reading, as GFF3 allows children before their parents
     for kind, record in children:
         where = f"line {record.line_number}"
@@ -231,7 +263,34 @@ def collect_annotation(records, path) -> GffAnnotation:
                 undefined[record.type] += 1
                 log.warning(f"Ignoring {record.type}: its Parent '{parent}' is not defined in the file "
                             f"({path}, {where})")
-    return GffAnnotation(genes_by_seqid, first_line_by_seqid, ignored_types, unknown_types, orphans, undefined)
+    return GffAnnotation(genes_by_seqid, first_line_by_seqid, ignored_types, unknown_types, orphans, undefined,
+                         merged_gene_lines, len(parentless))
+
+
+def _same_place(a: GffRecord, b: GffRecord) -> bool:
+    return a.seqid == b.seqid and a.strand == b.strand and a.type == b.type
+
+
+def is_partial(record: GffRecord) -> bool:
+    """`partial=true` (NCBI/INSDC): the feature is cut, e.g. by a contig end."""
+    return any(v.lower() == "true" for v in record.attributes.get("partial", []))
+
+
+def fill_missing_phases(cds_records: list[GffRecord], plus: bool) -> int:
+    """Give CDS lines without a phase the phase their place in the CDS chain implies; returns how many.
+
+    Walking 5'->3' from phase 0, a CDS piece's phase is the number of bases that complete the codon left
+    open by the pieces before it: (3 - coding bases so far % 3) % 3. Lines that have a phase keep it.
+    """
+    if all(r.phase is not None for r in cds_records):
+        return 0
+    filled, coding = 0, 0
+    for record in (cds_records if plus else cds_records[::-1]):
+        if record.phase is None:
+            record.phase = (3 - coding % 3) % 3
+            filled += 1
+        coding += record.end - record.start + 1
+    return filled
 
 
 # ---- building GeenuFF models -------------------------------------------------------------------------
@@ -287,7 +346,9 @@ def build_gene_model(entry: _GeneEntry, ids: IdCounter, path) -> GeneModel:
     plus = _strand(record, path)
     start, end = geenuff_start_end(record.start, record.end, plus)
     gene = GeneModel(ids.next_gene(), record.id, record.type, plus, start, end, record.line_number)
+    gene.partial = is_partial(record)
     for t_entry in entry.transcripts:
+        gene.partial = gene.partial or is_partial(t_entry.record)
         gene.transcripts.append(_build_transcript(gene, t_entry, ids, path))
     _set_longest(gene)
     return gene
@@ -318,6 +379,7 @@ def _build_transcript(gene: GeneModel, entry: _TranscriptEntry, ids: IdCounter, 
         exon_records = cds_records
         log.info(f"transcript '{t.id}' has CDS but no exons; its CDS lines are used as exons")
     model.protein_name = _protein_name(cds_records, t.id)
+    model.phases_filled = fill_missing_phases(cds_records, t_plus)
     first, last = (cds_records[0], cds_records[-1])
     phase_5p, phase_3p = (first.phase, last.phase) if t_plus else (last.phase, first.phase)
     gff_cds_start, gff_cds_end = first.start, last.end

@@ -106,8 +106,8 @@ def parse_line(path, line_number: int, line: str) -> GffRecord:
                      parse_attributes(attribute_text))
 
 
-def iter_gff3(path) -> Iterator[GffRecord]:
-    """Yield the feature records of a GFF3 file in file order."""
+def iter_lines(path) -> Iterator[tuple[int, str]]:
+    """(line number, line) of each feature line: comments and blank lines skipped, up to a `##FASTA` directive."""
     line_number = 0
     stream = open_text(path)
     try:
@@ -119,8 +119,23 @@ def iter_gff3(path) -> Iterator[GffRecord]:
                     continue
                 if not line.strip():
                     continue
-                yield parse_line(path, line_number, line)
+                yield line_number, line
     except (EOFError, zlib.error, gzip.BadGzipFile) as err:
         raise InputFileError(path, f"corrupt or truncated gzip data after line {line_number} ({err})") from None
     except UnicodeDecodeError:
         raise InputFileError(path, "not a GFF3 text file (binary content)", f"line {line_number + 1}") from None
+
+
+def iter_gff3(path) -> Iterator[GffRecord]:
+    """Yield the feature records of a GFF3 file in file order."""
+    for line_number, line in iter_lines(path):
+        yield parse_line(path, line_number, line)
+
+
+def iter_annotation(path, ignored=None) -> Iterator[GffRecord]:
+    """The records of a GFF3 or a GTF file (told apart by their attribute column), as GFF3 records."""
+    from helixtune.annotation.gtf import iter_gtf, looks_like_gtf
+
+    if looks_like_gtf(path):
+        return iter_gtf(path, ignored)
+    return iter_gff3(path)

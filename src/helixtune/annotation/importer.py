@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from helixtune.annotation.genemodels import GffAnnotation, IdCounter, build_gene_model, collect_annotation
-from helixtune.annotation.gff3 import iter_gff3
+from helixtune.annotation.gff3 import iter_annotation
 from helixtune.annotation.store import StoreWriter, create_store
-from helixtune.annotation.validation import DEFAULT_MIN_INTRON_LENGTH, ERROR_TYPES, detect_errors
+from helixtune.annotation.validation import (DEFAULT_MIN_INTRON_LENGTH, ERROR_TYPES, MIN_TRANSCRIPTS_FOR_UTR_DECISION,
+                                              MIN_UTR_SHARE, PARTIAL_GENE,
+                                              detect_errors, utr_share)
 from helixtune.atomic import atomic_output
 from helixtune.errors import HelixtuneError, InputFileError
 from helixtune.genome.fasta import iter_fasta
@@ -43,6 +45,11 @@ class ImportSummary:
     unknown_types: Counter = field(default_factory=Counter)
     orphans: Counter = field(default_factory=Counter)
     undefined_parents: Counter = field(default_factory=Counter)
+    phases_filled: int = 0  # CDS lines without a phase, given the one their CDS chain implies
+    partial_genes: int = 0
+    merged_gene_lines: int = 0
+    genes_for_parentless_transcripts: int = 0
+    utr_annotated: bool = True
 
     def lines(self) -> list[str]:
         out = [f"species {self.species}: {self.n_sequences} sequences, {self.n_bases:,} bp",
@@ -53,6 +60,19 @@ class ImportSummary:
                 f"{t} {self.errors[t]}/{self.genes_with_error[t]}" for t in ERROR_TYPES if self.errors[t]))
         else:
             out.append("gene-model errors: none")
+        if not self.utr_annotated:
+            out.append("no UTRs annotated (under 5 % of coding transcripts have one): missing UTRs not masked; "
+                       "training reads intergenic as "
+                       "'intergenic or UTR' for this genome")
+        if self.phases_filled:
+            out.append(f"CDS lines without a phase: {self.phases_filled:,} (phase taken from the CDS chain)")
+        if self.partial_genes:
+            out.append(f"genes marked partial=true with an incomplete CDS: {self.partial_genes:,} (masked)")
+        if self.merged_gene_lines:
+            out.append(f"gene lines repeating an ID, merged into one gene: {self.merged_gene_lines}")
+        if self.genes_for_parentless_transcripts:
+            out.append(f"transcripts without a gene, given one of their own: "
+                       f"{self.genes_for_parentless_transcripts:,}")
         if self.unknown_types:
             out.append("ignored lines of types outside the Sequence Ontology: " + ", ".join(
                 f"{t} ({n})" for t, n in self.unknown_types.most_common()))
@@ -86,10 +106,14 @@ def map_seqids(annotation: GffAnnotation, fasta_ids: list[str], gff_path) -> dic
 
 
 def _write_database(tmp_db: Path, gff3, fasta, species, accession, version, acquired_from,
-                    min_intron_length: int) -> ImportSummary:
+                    min_intron_length: int, utr_annotated: str, partial_genes: str) -> ImportSummary:
     summary = ImportSummary(species)
-    annotation = collect_annotation(iter_gff3(gff3), gff3)
+    ignored_gtf_lines: Counter = Counter()
+    annotation = collect_annotation(iter_annotation(gff3, ignored_gtf_lines), gff3)
+    annotation.ignored_types.update(ignored_gtf_lines)
     summary.ignored_types, summary.unknown_types = annotation.ignored_types, annotation.unknown_types
+    summary.merged_gene_lines = annotation.merged_gene_lines
+    summary.genes_for_parentless_transcripts = annotation.genes_for_parentless_transcripts
     summary.orphans, summary.undefined_parents = annotation.orphans, annotation.undefined_parents
     for type_name, count in annotation.unknown_types.most_common():
         log.warning(f"Ignoring {count} line(s) of type '{type_name}' (not a Sequence Ontology type)")
@@ -110,14 +134,25 @@ def _write_database(tmp_db: Path, gff3, fasta, species, accession, version, acqu
 
         ids = IdCounter()
         seqids = list(annotation.genes_by_seqid)
+        # all gene models first: whether the genome annotates UTRs anywhere decides how missing ones are read
+        models = {seqid: [build_gene_model(entry, ids, gff3) for entry in annotation.genes_by_seqid[seqid]]
+                  for seqid in seqids}
+        if utr_annotated == "auto":
+            shares = [utr_share(genes) for genes in models.values()]
+            with_utr, coding = sum(a for a, _ in shares), sum(b for _, b in shares)
+            # a few models are no evidence either way: keep upstream's reading there
+            summary.utr_annotated = coding < MIN_TRANSCRIPTS_FOR_UTR_DECISION or with_utr >= MIN_UTR_SHARE * coding
+        else:
+            summary.utr_annotated = utr_annotated == "yes"
         with progress_bar(len(seqids), "import", "seq") as bar:
             for seqid in seqids:
                 coordinate_id = coordinate_ids[mapping[seqid]]
                 (text,) = connection.execute("SELECT sequence FROM coordinate WHERE id = ?",
                                              (coordinate_id,)).fetchone()
                 sequence = text.encode("ascii")
-                genes = [build_gene_model(entry, ids, gff3) for entry in annotation.genes_by_seqid[seqid]]
-                detect_errors(genes, mapping[seqid], sequence, min_intron_length)
+                genes = models.pop(seqid)
+                detect_errors(genes, mapping[seqid], sequence, min_intron_length, summary.utr_annotated,
+                              mask_partial=partial_genes == "mask")
                 for gene in genes:
                     writer.add_gene(gene, coordinate_id)
                     _count(summary, gene)
@@ -126,6 +161,7 @@ def _write_database(tmp_db: Path, gff3, fasta, species, accession, version, acqu
                 bar.update(1)
         writer.set_info({"format": "geenuff-compatible gene-model store", "gff3": str(gff3), "fasta": str(fasta),
                          "species": species, "min_intron_length": min_intron_length,
+                         "utr_annotated": "yes" if summary.utr_annotated else "no",
                          "summary": " | ".join(summary.lines())})
         writer.finish()
     finally:
@@ -136,6 +172,8 @@ def _write_database(tmp_db: Path, gff3, fasta, species, accession, version, acqu
 def _count(summary: ImportSummary, gene) -> None:
     summary.n_genes += 1
     summary.n_transcripts += len(gene.transcripts)
+    summary.partial_genes += any(e.type == PARTIAL_GENE for t in gene.transcripts for e in t.errors)
+    summary.phases_filled += sum(t.phases_filled for t in gene.transcripts)
     if not gene.transcripts:
         summary.n_genes_without_transcripts += 1
     types = set()
@@ -150,8 +188,12 @@ def _count(summary: ImportSummary, gene) -> None:
 
 def import_gff(gff3, fasta, db_path, species: str, accession: str = "", version: str = "",
                acquired_from: str = "", log_file=None, min_intron_length: int = DEFAULT_MIN_INTRON_LENGTH,
-               replace: bool = False) -> ImportSummary:
-    """Import a GFF3 annotation and its FASTA into a new SQLite gene-model store at `db_path`.
+               replace: bool = False, utr_annotated: str = "auto", partial_genes: str = "mask") -> ImportSummary:
+    """Import a GFF3 or GTF annotation and its FASTA into a new SQLite gene-model store at `db_path`.
+
+    `utr_annotated`: "auto" (the genome annotates UTRs when 5 % of coding transcripts have one), "yes" or "no".
+    `partial_genes`: "mask" (genes marked `partial=true` whose CDS lacks its start or stop codon are masked
+    whole) or "keep" (upstream's labels).
 
     Gene-model problems (missing UTRs, start/stop codons, bad phases, short introns, overlapping exons or
     genes) are recorded as error features; malformed files raise `InputFileError` naming the line.
@@ -159,6 +201,10 @@ def import_gff(gff3, fasta, db_path, species: str, accession: str = "", version:
     db_path = Path(db_path)
     if not species:
         raise HelixtuneError("a species name is required (--species)")
+    if partial_genes not in ("mask", "keep"):
+        raise HelixtuneError(f"--partial-genes must be mask or keep, got '{partial_genes}'")
+    if utr_annotated not in ("auto", "yes", "no"):
+        raise HelixtuneError(f"--utr-annotated must be auto, yes or no, got '{utr_annotated}'")
     if db_path.exists() and not replace:
         raise InputFileError(db_path, "already exists (use --replace-db to overwrite it)")
     if log_file is not None:
@@ -178,7 +224,7 @@ def import_gff(gff3, fasta, db_path, species: str, accession: str = "", version:
         with atomic_output(db_path) as tmp:
             try:
                 summary = _write_database(tmp, gff3, fasta, species, accession, version, acquired_from,
-                                          min_intron_length)
+                                          min_intron_length, utr_annotated, partial_genes)
             except sqlite3.DatabaseError as err:  # a constraint a gene model broke, or a full disk
                 raise HelixtuneError(f"{gff3}: could not store the gene models in {db_path} ({err})") from None
         for line in summary.lines():

@@ -18,8 +18,15 @@ edge when there is no neighbour). The checks, per coding transcript, in upstream
 8. overlapping exons                            -> overlapping_exons (between the neighbouring introns)
 9. intron shorter than `min_intron_length`      -> too_short_intron (the intron)
 10. intron touching the transcript start/end    -> truncated_intron (5'/3' of it)
-plus `missmatching_strands` over a gene with parts on both strands. Errors that end up running
-backwards (from overlapping genes) are removed at the end.
+plus `missmatching_strands` over a gene with parts on both strands, and (helixtune's own) `partial_gene`
+over a gene marked `partial=true` whose coding sequence is incomplete (no start or no stop codon: a contig
+end cuts it), so that it is not taught as a complete gene. RefSeq also marks genes partial whose UTRs
+alone are unknown; their complete CDS stays labelled, as upstream does. Errors that end up running backwards (from
+overlapping genes) are removed at the end.
+
+In a genome that annotates no UTRs (`utr_annotated=False`: under 5 % of its coding transcripts have one), checks 1 and 2 are skipped: there every
+gene would "miss" its UTRs and upstream's rule would mask nearly all intergenic sequence. The training
+loss instead lets such a genome's intergenic labels stand for "intergenic or UTR" (docs/training.md).
 """
 
 from __future__ import annotations
@@ -43,9 +50,10 @@ TOO_SHORT_INTRON = "too_short_intron"
 SL_OVERLAP_ERROR = "super_loci_overlap_error"
 MISMATCHING_STRANDS = "missmatching_strands"  # sic, upstream's spelling (stored in databases)
 TRUNCATED_INTRON = "truncated_intron"
+PARTIAL_GENE = "partial_gene"
 ERROR_TYPES = (MISSING_UTR_5P, MISSING_UTR_3P, EMPTY_SUPER_LOCUS, MISSING_START_CODON, MISSING_STOP_CODON,
                WRONG_PHASE_5P, MISMATCHED_PHASE_3P, OVERLAPPING_EXONS, TOO_SHORT_INTRON, SL_OVERLAP_ERROR,
-               MISMATCHING_STRANDS, TRUNCATED_INTRON)
+               MISMATCHING_STRANDS, TRUNCATED_INTRON, PARTIAL_GENE)
 
 DEFAULT_MIN_INTRON_LENGTH = 20
 START_CODON = b"ATG"
@@ -76,8 +84,11 @@ def _offset(distance: int) -> int:
 class StrandChecker:
     """Runs the checks over the genes of one strand of one sequence, sorted 5'->3'."""
 
-    def __init__(self, genes: list[GeneModel], plus: bool, seqid: str, sequence: bytes, min_intron_length: int):
+    def __init__(self, genes: list[GeneModel], plus: bool, seqid: str, sequence: bytes, min_intron_length: int,
+                 utr_annotated: bool = True, mask_partial: bool = True):
         self.plus = plus
+        self.utr_annotated = utr_annotated
+        self.mask_partial = mask_partial
         self.seqid = seqid
         self.sequence = sequence
         self.length = len(sequence)
@@ -179,6 +190,8 @@ class StrandChecker:
                 continue
             if not gene.transcripts:
                 log.error(f"{gene.name} is a gene without any transcripts. This will not be masked.")
+            elif gene.partial and self.mask_partial and self._cds_incomplete(gene):
+                self._add_error(i, gene.transcripts[0], gene.start, gene.end, PARTIAL_GENE)
             for transcript in gene.transcripts:
                 if transcript.cds is not None:
                     self._check_transcript(i, gene, transcript)
@@ -192,11 +205,16 @@ class StrandChecker:
         if removed:
             log.info(f"removed {removed} backwards error(s) from overlapping super loci: seqid: {self.seqid}")
 
+    def _cds_incomplete(self, gene: GeneModel) -> bool:
+        return any(t.cds is not None and not (has_start_codon(self.sequence, t.cds.start, self.plus)
+                                              and has_stop_codon(self.sequence, t.cds.end, self.plus))
+                   for t in gene.transcripts)
+
     def _check_transcript(self, i: int, gene: GeneModel, transcript: TranscriptModel) -> None:
         cds, tf = transcript.cds, transcript.feature
-        if cds.start == tf.start:
+        if cds.start == tf.start and self.utr_annotated:
             self._add_extending_error(i, transcript, cds, "5p", MISSING_UTR_5P, also_mark=(tf,))
-        if cds.end == tf.end:
+        if cds.end == tf.end and self.utr_annotated:
             self._add_extending_error(i, transcript, cds, "3p", MISSING_UTR_3P, also_mark=(tf,))
         if not has_start_codon(self.sequence, cds.start, self.plus):
             self._add_extending_error(i, transcript, cds, "5p", MISSING_START_CODON)
@@ -245,8 +263,22 @@ class StrandChecker:
 
 
 def detect_errors(genes: list[GeneModel], seqid: str, sequence: bytes,
-                  min_intron_length: int = DEFAULT_MIN_INTRON_LENGTH) -> None:
+                  min_intron_length: int = DEFAULT_MIN_INTRON_LENGTH, utr_annotated: bool = True,
+                  mask_partial: bool = True) -> None:
     """Add error features to the transcripts of `genes` (all on sequence `seqid`), strand by strand."""
     for plus in (True, False):
-        StrandChecker([g for g in genes if g.plus == plus], plus, seqid, sequence, min_intron_length).run()
+        StrandChecker([g for g in genes if g.plus == plus], plus, seqid, sequence, min_intron_length,
+                      utr_annotated, mask_partial).run()
 
+
+# a genome "annotates UTRs" when at least this share of its coding transcripts has one; a handful of
+# odd models (4 of 6,600 in Ensembl's S. cerevisiae) do not make an annotation with UTRs
+MIN_UTR_SHARE = 0.05
+MIN_TRANSCRIPTS_FOR_UTR_DECISION = 20  # fewer coding transcripts: read as annotating UTRs (upstream's reading)
+
+
+def utr_share(genes: list[GeneModel]) -> tuple[int, int]:
+    """(coding transcripts with a UTR, coding transcripts) among `genes`."""
+    coding = [t for g in genes for t in g.transcripts if t.cds is not None]
+    with_utr = sum(t.cds.start != t.feature.start or t.cds.end != t.feature.end for t in coding)
+    return with_utr, len(coding)

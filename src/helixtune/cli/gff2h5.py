@@ -24,7 +24,8 @@ def run(args) -> int:
                                    with_x=with_x(args.modes), sequence_order=args.sequence_order,
                                    log_file=args.log_file,
                                    min_intron_length=args.min_intron_length, accession=args.accession,
-                                   version=args.genome_version, acquired_from=args.acquired_from)
+                                   version=args.genome_version, acquired_from=args.acquired_from,
+                                   utr_annotated=args.utr_annotated, partial_genes=args.partial_genes)
     print("\n".join(imported.lines()))
     print("\n".join(exported.lines()))
     return 0

@@ -6,7 +6,8 @@ import argparse
 
 
 def add_import_arguments(parser) -> None:
-    parser.add_argument("--gff3", required=True, help="GFF3 annotation, plain or gzip-compressed")
+    parser.add_argument("--gff3", "--gtf", required=True,
+                        help="GFF3 or GTF annotation (Ensembl/GENCODE style), plain or gzip-compressed")
     parser.add_argument("--fasta", required=True, help="FASTA genome the annotation refers to, plain or gzip")
     parser.add_argument("--species", required=True, help="species name stored in the database")
     parser.add_argument("--log-file", default=None,
@@ -16,6 +17,13 @@ def add_import_arguments(parser) -> None:
     parser.add_argument("--accession", default="", help="genome accession stored in the database")
     parser.add_argument("--version", dest="genome_version", default="", help="genome version stored in the database")
     parser.add_argument("--acquired-from", default="", help="genome source stored in the database")
+    parser.add_argument("--utr-annotated", choices=("auto", "yes", "no"), default="auto",
+                        help="whether the annotation has UTRs; 'no' leaves missing UTRs unmasked and training "
+                             "reads intergenic as 'intergenic or UTR' (default auto: yes when any coding "
+                             "transcript has a UTR)")
+    parser.add_argument("--partial-genes", choices=("mask", "keep"), default="mask",
+                        help="genes marked partial=true whose CDS lacks its start or stop codon (cut by a contig "
+                             "end): mask them whole (default) or keep upstream's labels")
 
 
 def register(subparsers) -> None:
@@ -38,7 +46,8 @@ def run(args) -> int:
 
     summary = import_gff(args.gff3, args.fasta, args.db_path, args.species, accession=args.accession,
                          version=args.genome_version, acquired_from=args.acquired_from, log_file=args.log_file,
-                         min_intron_length=args.min_intron_length, replace=args.replace_db)
+                         min_intron_length=args.min_intron_length, replace=args.replace_db,
+                         utr_annotated=args.utr_annotated, partial_genes=args.partial_genes)
     print(f"imported into {args.db_path}")
     print("\n".join(summary.lines()))
     return 0

@@ -101,7 +101,9 @@ def register(subparsers) -> None:
     g.add_argument("--devices", type=_devices, default=1, help="devices per node, or 'auto' (default: 1)")
     g.add_argument("--num-nodes", type=int, default=1)
     g.add_argument("--accelerator", default="auto", help="auto, cpu, gpu (default: %(default)s)")
-    g.add_argument("--precision", default="32-true", help="Lightning precision, e.g. bf16-mixed on GPUs")
+    g.add_argument("--precision", default="auto",
+                   help="Lightning training precision: 32-true, bf16-mixed, 16-mixed, or auto (default): bf16-mixed "
+                        "on GPUs with bfloat16 and on CPUs with native bfloat16 (AVX512-BF16/AMX), else 32-true")
     g.add_argument("--workers", type=int, default=0, help="data-loading worker processes (default: 0)")
     g.add_argument("--deterministic", action="store_true", help="deterministic algorithms (slower on GPUs)")
     g = p.add_argument_group("checks")

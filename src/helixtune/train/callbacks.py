@@ -32,7 +32,7 @@ from helixtune.train.module import metrics_from_tensor, metrics_to_tensor
 # set by tests to SIGKILL the process right after the given optimizer step (fault injection)
 FAULT_KILL_ENV = "HELIXTUNE_FAULT_KILL_AT_STEP"
 
-CSV_COLUMNS = ["check", "epoch", "batch", "step", "time_s", "train_loss", "genic_precision", "genic_recall",
+CSV_COLUMNS = ["check", "epoch", "batch", "step", "time_s", "cpu_s", "train_loss", "genic_precision", "genic_recall",
                "genic_f1", "sub_genic_f1", "legacy_cds_f1", "ig_f1", "utr_f1", "exon_f1", "intron_f1",
                "accuracy", "phase_f1", "phase_0_f1", "phase_1_f1", "phase_2_f1", "no_phase_f1", "best_genic_f1",
                "improved", "checks_without_improvement"]
@@ -56,6 +56,8 @@ class CheckCallback(pl.Callback):
         self.finished: str | None = None
         self.started = time.time()
         self.elapsed_before = 0.0
+        self.cpu_started = time.process_time()
+        self.cpu_before = 0.0  # CPU seconds of earlier invocations (all threads), for curves against compute
         self.last_check_step = -1
         self.last_ckpt_step = -1
         self.loss_sum = 0.0  # training loss since the last check (for the learning curves)
@@ -79,7 +81,7 @@ class CheckCallback(pl.Callback):
         return {"best_genic_f1": self.best_genic_f1, "best_saved": self.best_saved,
                 "checks_without_improvement": self.checks_without_improvement, "history": self.history,
                 "epoch": self.epoch, "batches_done": self.batches_done, "batches_per_epoch": len(self.batch_sampler),
-                "finished": self.finished, "elapsed": self.elapsed(), "identity": self.config.identity(),
+                "finished": self.finished, "elapsed": self.elapsed(), "cpu": self.cpu_seconds(), "identity": self.config.identity(),
                 "loss_sum": self.loss_sum, "loss_batches": self.loss_batches,
                 "rng": _rng_state()}
 
@@ -91,6 +93,8 @@ class CheckCallback(pl.Callback):
         self.epoch = int(state["epoch"])
         self.batches_done = int(state["batches_done"])
         self.elapsed_before = float(state.get("elapsed", 0.0))
+        self.cpu_before = float(state.get("cpu", 0.0))
+        self.cpu_started = time.process_time()
         self.loss_sum = float(state.get("loss_sum", 0.0))
         self.loss_batches = int(state.get("loss_batches", 0))
         self.started = time.time()
@@ -114,6 +118,9 @@ class CheckCallback(pl.Callback):
 
     def elapsed(self) -> float:
         return self.elapsed_before + time.time() - self.started
+
+    def cpu_seconds(self) -> float:
+        return self.cpu_before + time.process_time() - self.cpu_started
 
     # ---- hooks -------------------------------------------------------------------------------------------
     def on_train_epoch_start(self, trainer, pl_module) -> None:
@@ -179,6 +186,7 @@ class CheckCallback(pl.Callback):
         genic = metrics.genic.scores()
         row = {"check": len(self.history) + 1, "epoch": self.epoch, "batch": self.batches_done,
                "step": trainer.global_step, "time_s": round(self.elapsed(), 3),
+               "cpu_s": round(self.cpu_seconds(), 1),
                "train_loss": self.take_train_loss(),
                "genic_precision": genic["genic"]["precision"], "genic_recall": genic["genic"]["recall"],
                "genic_f1": genic["genic"]["f1"], "sub_genic_f1": genic["sub_genic"]["f1"],

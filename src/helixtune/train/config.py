@@ -57,7 +57,7 @@ class TrainConfig:
     devices: int | str = 1
     num_nodes: int = 1
     accelerator: str = "auto"
-    precision: str = "32-true"
+    precision: str = "auto"  # Lightning's precision; auto: bf16-mixed where bfloat16 is native, else 32-true
     num_workers: int = 0
     run_dir: str | None = None  # checkpoints, logs, curves (default: <save_model_path>.run/)
     restart: bool = False  # ignore an existing checkpoint and start over
@@ -124,9 +124,17 @@ class TrainConfig:
                 "load_model_path", "fine_tune_resume", "input_coverage", "coverage_norm",
                 "post_coverage_hidden_layer", "hidden_units", "upstream_fine_tune", "seed", "optimizer",
                 "head_init")
-        out = {k: getattr(self, k) for k in keys}
+        out = {k: getattr(self, k) for k in keys if k != "data_dir"}
         out["mode"] = self.resolved_mode()
-        out["data_dir"] = str(Path(self.data_dir).resolve())
+        # the data by file name, not by path: a run goes on where its checkout and data now live
+        from helixtune.errors import InputFileError
+        from helixtune.train.data import find_data_files
+
+        try:
+            trains, vals = find_data_files(self.data_dir)
+            out["data_files"] = [p.name for p in trains] + [p.name for p in vals]
+        except InputFileError:  # no data (yet): the training run reports that itself
+            out["data_files"] = [str(self.data_dir)]
         if self.load_model_path:
             out["load_model_path"] = str(Path(self.load_model_path).resolve())
         return out

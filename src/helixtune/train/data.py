@@ -6,6 +6,8 @@ Per chunk (one h5 row) we produce what upstream's `_generic_get_item` produces f
 - `X`: the input (L', 4) float16, L' = L clipped to a multiple of the pool size P; with coverage
   (L', 4 + 2n) float32 holding the raw counts [coverage_1..n, spliced_1..n] after the DNA columns;
 - `y`, `phases`: one-hot targets reshaped to (T, P, 4), int8 (T = L' / P);
+- `utr_known` (only when some file's genome annotates no UTRs, its root attribute `utr_annotated` false):
+  whether this sample's intergenic labels exclude UTRs; the loss merges intergenic and UTR where not;
 - `sample_weights`: one float32 weight per timestep (T,): 1 if all P bases are usable, else 0; in training
   mode multiplied by the class weights of the classes present (additive) and the transition weights of the
   transition marks present (summed, 0 -> 1).
@@ -98,6 +100,7 @@ class _FileIndex:
     path: Path
     rows: np.ndarray  # h5 rows used, in file order
     start_ends: np.ndarray  # of those rows
+    utr_annotated: bool = True  # False: the genome annotates no UTRs (intergenic labels mean "or UTR")
 
 
 class ChunkDataset:
@@ -150,7 +153,8 @@ class ChunkDataset:
                     keep = np.ones(n_rows, dtype=bool)
                 rows = np.flatnonzero(keep)
                 self.n_masked += n_rows - len(rows)
-                self.files.append(_FileIndex(path, rows, h5[h5layout.START_ENDS.path][:][rows]))
+                self.files.append(_FileIndex(path, rows, h5[h5layout.START_ENDS.path][:][rows],
+                                             h5layout.utr_annotated(h5)))
         P = options.pool_size
         self.clip = self.subsequence_length % P
         self.length = self.subsequence_length - self.clip
@@ -219,6 +223,8 @@ class ChunkDataset:
             spl = self._row(h5, SPLICED_COVERAGE.path, row, se).reshape(-1, n)
             X = np.concatenate([X.astype(np.float32), cov.astype(np.float32), spl.astype(np.float32)], axis=1)
         sample = {"X": np.ascontiguousarray(X)}
+        if not all(f.utr_annotated for f in self.files):
+            sample["utr_known"] = np.bool_(self.files[f].utr_annotated)
         y = self._row(h5, h5layout.Y.path, row, se).reshape(self.timesteps, P, 4)
         sw = pooled_sample_weights(self._row(h5, h5layout.SAMPLE_WEIGHTS.path, row, se), P)
         if self.mode == "train":

@@ -21,6 +21,20 @@ def weighted_cross_entropy(log_probs: torch.Tensor, target: torch.Tensor, sample
     return weighted.sum() / ce.numel()
 
 
+def merge_unannotated_utr(log_probs: torch.Tensor, utr_known: torch.Tensor | None) -> torch.Tensor:
+    """For samples of a genome that annotates no UTRs, the intergenic column becomes log(p_ig + p_utr).
+
+    Such a genome's "intergenic" labels mean "intergenic or UTR"; scoring them as plain intergenic would teach
+    that UTRs do not exist. log_probs: (B, T, P, 4) genic log-probabilities; utr_known: (B,) bool or None.
+    """
+    if utr_known is None or bool(utr_known.all()):
+        return log_probs
+    unknown = ~utr_known.to(device=log_probs.device, dtype=torch.bool)
+    merged = torch.logaddexp(log_probs[..., 0], log_probs[..., 1])
+    column = torch.where(unknown.view(-1, *([1] * (merged.dim() - 1))), merged, log_probs[..., 0])
+    return torch.cat([column.unsqueeze(-1), log_probs[..., 1:]], dim=-1)
+
+
 def helixer_loss(genic_log_probs: torch.Tensor, y: torch.Tensor, sample_weights: torch.Tensor,
                  phase_log_probs: torch.Tensor | None = None, phases: torch.Tensor | None = None) -> dict:
     """{'loss', 'genic_loss'[, 'phase_loss']}: the total upstream optimises and its parts."""

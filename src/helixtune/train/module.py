@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from helixtune.evaluate.basewise import BasewiseMetrics
-from helixtune.train.loss import helixer_loss
+from helixtune.train.loss import helixer_loss, merge_unannotated_utr
 from helixtune.train.optimizer import KerasAdamW
 
 
@@ -25,7 +25,7 @@ class HelixerTrainingModule(pl.LightningModule):
 
     def compute_loss(self, batch: dict) -> dict:
         genic_logits, phase_logits = self.model.logits(batch["X"])
-        genic_lp = torch.log_softmax(genic_logits.float(), dim=-1)
+        genic_lp = merge_unannotated_utr(torch.log_softmax(genic_logits.float(), dim=-1), batch.get("utr_known"))
         phase_lp = None
         if phase_logits is not None and "phases" in batch:
             phase_lp = torch.log_softmax(phase_logits.float(), dim=-1)
@@ -48,6 +48,13 @@ class HelixerTrainingModule(pl.LightningModule):
         # frozen parts stay in inference mode whatever Lightning does with .train()
         self.model.train()
 
+    def _precision_context(self):
+        """The trainer's autocast (e.g. bf16-mixed) for validation outside Lightning's own loop."""
+        from contextlib import nullcontext
+
+        trainer = self._trainer
+        return trainer.precision_plugin.forward_context() if trainer is not None else nullcontext()
+
     @torch.no_grad()
     def evaluate(self, loader) -> BasewiseMetrics:
         """Upstream's validation metrics (spec §6) over `loader` with the current weights."""
@@ -56,9 +63,15 @@ class HelixerTrainingModule(pl.LightningModule):
         metrics = BasewiseMetrics()
         for batch in loader:
             x = batch["X"].to(self.device)
-            genic, phase = self.model(x)
+            with self._precision_context():
+                genic, phase = self.model(x)
             mask = batch["sample_weights"].numpy() != 0
-            metrics.update(batch["y"].numpy(), genic.float().cpu().numpy(), mask,
+            genic = genic.float().cpu().numpy()
+            if "utr_known" in batch:  # a genome without UTRs: a predicted UTR is not an error there
+                unknown = ~batch["utr_known"].numpy()
+                genic[unknown, ..., 0] += genic[unknown, ..., 1]
+                genic[unknown, ..., 1] = 0
+            metrics.update(batch["y"].numpy(), genic, mask,
                            batch["phases"].numpy() if (phase is not None and "phases" in batch) else None,
                            phase.float().cpu().numpy() if phase is not None else None)
         if was_training:

@@ -45,6 +45,9 @@ def _decide_resume(config: TrainConfig, checkpoint: Path) -> str:
     if state is None:
         raise InputFileError(checkpoint, "not a helixtune training checkpoint; pass --restart to start over")
     old, new = state.get("identity", {}), config.identity()
+    if "data_dir" in old and "data_files" not in old:  # a checkpoint from before runs could move
+        new.pop("data_files")
+        new["data_dir"] = str(Path(config.data_dir).resolve())
     changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     if changed:
         raise HelixtuneError(f"{checkpoint}: the run there was started with different options ({', '.join(changed)}); "
@@ -55,6 +58,23 @@ def _decide_resume(config: TrainConfig, checkpoint: Path) -> str:
     if finished == "patience" and state["checks_without_improvement"] >= config.patience:
         return "complete"
     return "resume"
+
+
+def resolve_precision(precision: str, accelerator: str) -> str:
+    """Lightning's precision for `auto`: bfloat16 autocast where the hardware runs bfloat16 natively.
+
+    On a CPU with AVX512-BF16 a training step of the bundled network is 2.7 times faster in bf16-mixed than in
+    float32 (bench/train_throughput.py); weights, optimizer state and the loss stay float32.
+    """
+    if precision != "auto":
+        return precision
+    import torch
+
+    if accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available():
+        return "bf16-mixed" if torch.cuda.is_bf16_supported() else "32-true"
+    from helixtune.predict.engine import cpu_has_bfloat16
+
+    return "bf16-mixed" if cpu_has_bfloat16() else "32-true"
 
 
 def train_model(config: TrainConfig, verbose: bool = True) -> Path:
@@ -136,7 +156,8 @@ def train_model(config: TrainConfig, verbose: bool = True) -> Path:
     # leaves it on; restore the caller's setting afterwards (inference is many times slower with it on)
     deterministic_before = torch.are_deterministic_algorithms_enabled()
     trainer = pl.Trainer(max_epochs=config.epochs, accelerator=config.accelerator, devices=config.devices,
-                         num_nodes=config.num_nodes, strategy=strategy, precision=config.precision,
+                         num_nodes=config.num_nodes, strategy=strategy,
+                         precision=resolve_precision(config.precision, config.accelerator),
                          logger=False, enable_checkpointing=False, enable_model_summary=False,
                          num_sanity_val_steps=0, limit_val_batches=0, use_distributed_sampler=False,
                          enable_progress_bar=progress_enabled(), deterministic=config.deterministic,

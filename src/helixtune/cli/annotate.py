@@ -30,9 +30,10 @@ def register(subparsers) -> None:
         description="One-step gene annotation as upstream Helixer.py: encode the FASTA, predict with overlapping "
                     "windows, decode gene models with the HelixerPost HMM, write GFF3. Temporary files are removed.")
     parser.add_argument("--fasta-path", "--fasta", dest="fasta", required=True, help="genome FASTA (plain or gzip)")
-    parser.add_argument("--load-model-path", "--model-filepath", dest="model", required=True,
+    parser.add_argument("--load-model-path", "--model-filepath", "-l", dest="model", required=True,
                         help="model file (helixtune .safetensors or upstream Keras .h5)")
-    parser.add_argument("--gff-output-path", required=True, help="GFF3 file to write")
+    parser.add_argument("--gff-output-path", "--output", "-o", dest="gff_output_path", required=True,
+                        help="GFF3 file to write")
     parser.add_argument("--species", default=None, help="species name for the GFF3 and gene IDs (default: FASTA name)")
     parser.add_argument("--lineage", choices=("vertebrate", "land_plant", "fungi", "invertebrate"), default=None,
                         help="sets the default subsequence length as Helixer.py does (fungi 21384, land_plant 64152, "

@@ -19,10 +19,11 @@ def register(subparsers) -> None:
                              "and print base vs tuned against its reference annotation (needs only --out)")
     parser.add_argument("--fasta-path", "--fasta", dest="fasta", default=None,
                         help="genome FASTA (plain or gzip); required unless --example")
-    parser.add_argument("--load-model-path", dest="model", default=None,
+    parser.add_argument("--load-model-path", "-l", dest="model", default=None,
                         help="base model (helixtune or Keras .h5; 'bundled' = the model shipped with helixtune); "
                              "required unless --example, which defaults to 'bundled'")
-    parser.add_argument("--out", required=True, help="run directory (created; every intermediate file stays there)")
+    parser.add_argument("--out", "--output", "-o", dest="out", required=True,
+                        help="run directory (created; every intermediate file stays there)")
     parser.add_argument("--species", default=None, help="species name (default: FASTA name)")
     parser.add_argument("--lineage", choices=("vertebrate", "land_plant", "fungi", "invertebrate"), default=None,
                         help="default subsequence length as in Helixer.py")

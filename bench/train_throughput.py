@@ -1,5 +1,8 @@
 """Training throughput (samples/s) of the released-size network: helixtune vs upstream Helixer, same batches.
 
+helixtune is measured in float32 and in bfloat16 autocast (`bf16-mixed`, what `helixtune train` picks by default
+on CPUs with native bfloat16 and on GPUs), in the same run as upstream.
+
 Both sides run optimizer steps (forward, loss with class + transition weights, backward, AdamW) on the same
 real batches of the Micromonas training split (21,384-bp chunks), after warm-up steps:
 - helixtune: `HelixerTrainingModule.compute_loss` + backward + `KerasAdamW.step` (what `helixtune train` runs
@@ -60,7 +63,7 @@ UPSTREAM = textwrap.dedent("""
 """)
 
 
-def ours(data_dir: str, steps: int, batch: int, device: str) -> dict:
+def ours(data_dir: str, steps: int, batch: int, device: str, precision: str = "32-true") -> dict:
     import numpy as np
     import torch
 
@@ -81,9 +84,13 @@ def ours(data_dir: str, steps: int, batch: int, device: str) -> dict:
         arrays = stack_batch(dataset, rows)
         batches.append({k: torch.from_numpy(np.ascontiguousarray(v)).to(device) for k, v in arrays.items()})
 
+    autocast = torch.autocast("cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16,
+                              enabled=precision == "bf16-mixed")
+
     def step(b):
         optimizer.zero_grad(set_to_none=True)
-        loss = module.compute_loss(b)["loss"]
+        with autocast:  # as Lightning's bf16-mixed: forward and loss under autocast, backward outside
+            loss = module.compute_loss(b)["loss"]
         loss.backward()
         optimizer.step()
 
@@ -97,7 +104,7 @@ def ours(data_dir: str, steps: int, batch: int, device: str) -> dict:
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     elapsed = time.perf_counter() - t
-    out = {"side": "helixtune", "steps": steps, "batch_size": batch, "seconds": elapsed,
+    out = {"side": f"helixtune {precision}", "precision": precision, "steps": steps, "batch_size": batch, "seconds": elapsed,
            "samples_per_s": steps * batch / elapsed, "params": keras_parameter_count(model), "device": device}
     if device.startswith("cuda"):
         out["card"] = torch.cuda.get_device_name(0)
@@ -112,6 +119,8 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for both sides (0: library default)")
+    parser.add_argument("--precisions", default="32-true,bf16-mixed",
+                        help="helixtune precisions to measure (default: 32-true,bf16-mixed)")
     args = parser.parse_args()
     if args.threads:
         import torch
@@ -129,11 +138,16 @@ def main() -> int:
             return 1
         results["upstream"] = json.loads(done.stdout.strip().splitlines()[-1])
         print(json.dumps(results["upstream"]), flush=True)
-    results["helixtune"] = ours(args.data_dir, args.steps, args.batch_size, args.device)
-    print(json.dumps(results["helixtune"]), flush=True)
-    if "upstream" in results:
-        ratio = results["helixtune"]["samples_per_s"] / results["upstream"]["samples_per_s"]
-        print(json.dumps({"speedup_helixtune_over_upstream": round(ratio, 3), "goal": 1.5}), flush=True)
+    precisions = args.precisions.split(",")
+    for precision in precisions:
+        results[precision] = ours(args.data_dir, args.steps, args.batch_size, args.device, precision)
+        print(json.dumps(results[precision]), flush=True)
+        if "upstream" in results:
+            ratio = results[precision]["samples_per_s"] / results["upstream"]["samples_per_s"]
+            print(json.dumps({f"speedup_helixtune_{precision}_over_upstream": round(ratio, 3)}), flush=True)
+    if "32-true" in results and "bf16-mixed" in results:
+        ratio = results["bf16-mixed"]["samples_per_s"] / results["32-true"]["samples_per_s"]
+        print(json.dumps({"speedup_bf16_mixed_over_float32": round(ratio, 3)}), flush=True)
     return 0
 
 

@@ -3,6 +3,7 @@
     python experiments/build_base_model.py data  --data SHARED_DATA            # gff2h5 + split, ~1 minute
     python experiments/build_base_model.py train --arch small [--hours 2]      # continue (or start) the run
     python experiments/build_base_model.py curves --arch small                 # per-genome validation curves
+    python experiments/build_base_model.py pombe --arch small --data SHARED_DATA # score on S. pombe (held out)
     python experiments/build_base_model.py ship --arch small --data SHARED_DATA  # bundle it (+ provenance)
 
 Data: S. cerevisiae (Ensembl GTF), S. paradoxus (GFF3 without CDS phases), Taphrina deformans and
@@ -148,32 +149,46 @@ def train(arch: str, work: Path, hours: float | None, threads: int, accelerator:
 
 
 def per_genome_curves(arch: str, work: Path) -> Path:
-    """Base-wise validation metrics of every saved check on each genome's validation file, as CSV and a plot."""
+    """Base-wise validation metrics of every saved check on each genome's validation file, as CSV and a plot.
+
+    Rows already in the CSV (from checks of earlier sessions, whose model files are gone) are kept.
+    """
     import csv
 
     from helixtune.evaluate.compare import evaluate
+    from helixtune.model import model_file
 
     state = STATE / arch
-    checks = sorted((state / "run" / "checks").glob("model_*.safetensors"), key=lambda p: p.stat().st_mtime)
-    history = {}
+    out = state / "per_genome_validation.csv"
+    rows = []
+    if out.exists():
+        with open(out) as handle:
+            rows = [{**r, "check": int(r["check"]), "cpu_hours": float(r["cpu_hours"]),
+                     **{k: float(r[k]) for k in ("genic_f1", "cds_f1", "intron_f1", "phase_f1")}}
+                    for r in csv.DictReader(handle)]
+    done = {(r["check"], r["genome"]) for r in rows}
+    cpu = {}
     with open(state / "run" / "metrics.csv") as handle:
         for row in csv.DictReader(handle):
-            history[int(row["check"])] = float(row["time_s"])
-    rows = []
+            cpu[int(row["check"])] = float(row.get("cpu_s") or row["time_s"])
     cache = work / "check_predictions" / arch
     cache.mkdir(parents=True, exist_ok=True)
-    for number, model in enumerate(checks, start=1):
+    for model in sorted((state / "run" / "checks").glob("model_*.safetensors")):
+        check = int(model_file.load_model(model)[1]["provenance"]["training"]["check"])
         for name in GENOMES:
+            if (check, name) in done:
+                continue
             val = work / f"{name}_validation_data.h5"
             pred = cache / f"{model.stem}.{name}.h5"
             if not pred.exists():
                 helixtune("predict", "-l", model, "-t", val, "-p", pred, log=work / "build.log")
             summary = evaluate(val, pred)["basewise"]["summary"]
-            rows.append({"check": number, "model": model.name, "cpu_hours": round(history.get(number, 0) / 3600, 3),
-                         "genome": name, **{k: summary[k] for k in ("genic_f1", "cds_f1", "intron_f1", "phase_f1")}})
-    out = state / "per_genome_validation.csv"
+            rows.append({"check": check, "cpu_hours": round(cpu.get(check, 0) / 3600, 3), "genome": name,
+                         **{k: summary[k] for k in ("genic_f1", "cds_f1", "intron_f1", "phase_f1")}})
+    rows.sort(key=lambda r: (r["check"], r["genome"]))
     with open(out, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(handle, fieldnames=["check", "cpu_hours", "genome", "genic_f1", "cds_f1",
+                                                    "intron_f1", "phase_f1"])
         writer.writeheader()
         writer.writerows(rows)
     _plot_per_genome(rows, state / "per_genome_validation.png", arch)
@@ -201,15 +216,115 @@ def _plot_per_genome(rows: list[dict], path: Path, arch: str) -> None:
     plt.close(fig)
 
 
+def score_on_pombe(model: Path, data: Path, work: Path, threads: int) -> dict:
+    """The base model on S. pombe, which no training or validation data comes from.
+
+    Held-out pieces p1, p5, p8 of the fine-tuning study (network base-wise genic and phase F1; decoded
+    gene-level F1), and the whole chromosome I with `helixtune annotate` defaults (gene count, gene F1,
+    CDS-exon F1 against the reference GFF3).
+    """
+    sys.path.insert(0, str(REPOSITORY / "experiments"))
+    import fine_tuning_study as study
+
+    from helixtune.evaluate.compare import evaluate
+    from helixtune.genome.fasta import iter_fasta
+
+    pombe_work = work.parent / "pombe_eval"
+    study.prepare(data, pombe_work)
+    prep = pombe_work / "pieces"
+    out = pombe_work / model.stem
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    predictions, gff, _ = study.predict_and_decode(model, prep / "test.h5", out, threads)
+    result = {"held_out_pieces": study.score(prep, predictions, gff), "pieces_seconds": round(time.time() - start)}
+    chromosome = pombe_work / "chrI.fa"
+    if not chromosome.exists():
+        sequence = dict(iter_fasta(data / "schizosaccharomyces_pombe" / "SP2.chr.fa.gz"))[study.CHROMOSOME]
+        body = sequence.decode()
+        chromosome.write_text(f">{study.CHROMOSOME}\n" + "\n".join(body[i:i + 60] for i in range(0, len(body), 60))
+                              + "\n")
+    annotation = out / "chrI.gff3"
+    start = time.time()
+    if not annotation.exists():
+        helixtune("annotate", "--fasta", chromosome, "--load-model-path", model, "--gff-output-path", annotation)
+    features = evaluate(data / "schizosaccharomyces_pombe" / "SP2.chrI.derived.gff3", annotation, fasta=chromosome)
+    result["chromosome_I"] = {"genes": features["sanity"]["prediction"]["genes"],
+                              "reference_genes": features["sanity"]["reference"]["genes"],
+                              **{f"{level}_f1": features["features"][level]["f1"]
+                                 for level in ("gene", "cds_exon", "intron", "cds_base")},
+                              "annotate_seconds": round(time.time() - start)}
+    return result
+
+
+def ship(arch: str, model: Path, work: Path, data: Path, name: str) -> Path:
+    """Copy `model` into the package as `<name>.safetensors` with its provenance `<name>.json`."""
+    import csv
+    import shutil
+
+    import torch
+
+    from helixtune import __version__
+
+    state = STATE / arch
+    files = build_data(data, work)
+    with open(state / "run" / "metrics.csv") as handle:
+        checks = [{k: (float(v) if v not in ("", None) else None) for k, v in row.items()}
+                  for row in csv.DictReader(handle)]
+    from helixtune.model import model_file
+
+    _, metadata = model_file.load_model(model)
+    chosen = int(metadata["provenance"]["training"]["check"])
+    row = next(c for c in checks if int(c["check"]) == chosen)
+    per_genome = {}
+    per_genome_path = state / "per_genome_validation.csv"
+    if per_genome_path.exists():
+        with open(per_genome_path) as handle:
+            for r in csv.DictReader(handle):
+                if int(r["check"]) == chosen:
+                    per_genome[r["genome"]] = {k: float(r[k]) for k in ("genic_f1", "cds_f1", "intron_f1", "phase_f1")}
+    pombe_path = state / f"pombe.{model.stem}.json"
+    progress = json.loads((state / "progress.json").read_text())
+    target = REPOSITORY / "src" / "helixtune" / "data" / "models" / f"{name}.safetensors"
+    shutil.copyfile(model, target)
+    network = ARCHITECTURES[arch]
+    provenance = {
+        "model": target.name,
+        "md5": md5(target),
+        "description": f"fungal Helixer-style network ({network['cnn-layers']} Conv1D({network['filter-depth']}, "
+                       f"k={network['kernel-size']}), {network['lstm-layers']} BiLSTM({network['units']}), pool "
+                       f"{network['pool-size']}, genic + phase heads) trained from scratch by helixtune on four "
+                       "fungal genomes (S. pombe, the evaluation target, never seen)",
+        "species": files,
+        "data": "each genome: helixtune gff2h5 (GTF or GFF3; genomes without UTRs read as 'intergenic or UTR'; "
+                "partial genes with an incomplete CDS masked), then helixtune split " + " ".join(SPLIT)
+                + " (whole sequences to validation)",
+        "command": "helixtune " + shlex.join(train_command(arch, Path("WORK"))).replace(str(REPOSITORY) + "/", ""),
+        "build": "python experiments/build_base_model.py data|train|curves|pombe|ship --arch " + arch,
+        "cpu_hours": round(float(row["cpu_s"] or 0) / 3600, 2) if row.get("cpu_s") else progress.get("cpu_hours"),
+        "invocations": progress["invocations"],
+        "check": {k: row[k] for k in ("check", "epoch", "step", "time_s", "cpu_s", "genic_f1", "phase_f1",
+                                      "intron_f1", "exon_f1")},
+        "validation_metrics_per_genome": per_genome,
+        "schizosaccharomyces_pombe": json.loads(pombe_path.read_text()) if pombe_path.exists() else None,
+        "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores, torch {torch.__version__}",
+        "helixtune_version": __version__,
+    }
+    json_path = target.with_suffix(".json")
+    json_path.write_text(json.dumps(provenance, indent=1) + "\n")
+    return target
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("step", choices=("data", "train", "curves", "ship"))
+    parser.add_argument("step", choices=("data", "train", "curves", "pombe", "ship"))
     parser.add_argument("--data", type=Path, help="the shared data folder (with fungi/)")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help="where the h5 files go (not committed)")
     parser.add_argument("--arch", choices=tuple(ARCHITECTURES), default="small")
     parser.add_argument("--hours", type=float, help="train: stop after this many hours of wall time")
     parser.add_argument("--threads", type=int, default=1, help="train: threads per run (default 1)")
     parser.add_argument("--accelerator", default="cpu", help="train: cpu or gpu")
+    parser.add_argument("--model", type=Path, help="pombe, ship: the model (default: the run's best model)")
+    parser.add_argument("--name", default="fungi_base", help="ship: the bundled model's name")
     args = parser.parse_args()
     if args.step == "data":
         if args.data is None:
@@ -222,7 +337,20 @@ def main() -> int:
     if args.step == "curves":
         print(per_genome_curves(args.arch, args.work))
         return 0
-    raise SystemExit("ship: not written yet")
+    if args.step == "pombe":
+        if args.data is None:
+            parser.error("pombe needs --data")
+        model = args.model or STATE / args.arch / "best.safetensors"
+        result = {"model": str(model.name), "md5": md5(model), **score_on_pombe(model, args.data, args.work, 2)}
+        path = STATE / args.arch / f"pombe.{model.stem}.json"
+        path.write_text(json.dumps(result, indent=1) + "\n")
+        print(json.dumps(result, indent=1))
+        return 0
+    if args.data is None:
+        parser.error("ship needs --data")
+    model = args.model or STATE / args.arch / "best.safetensors"
+    print(ship(args.arch, model, args.work, args.data, args.name))
+    return 0
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import subprocess
 import sys
 
@@ -67,7 +68,7 @@ def one_torch_thread():
     torch.set_num_threads(previous)
 
 
-def test_kill_9_mid_epoch_then_resume_gives_the_same_weights(tiny_data_dir, tmp_path, one_torch_thread):
+def test_kill_9_mid_epoch_then_resume_elsewhere_gives_the_same_weights(tiny_data_dir, tmp_path, one_torch_thread):
     common = dict(data_dir=str(tiny_data_dir), epochs=2, batch_size=2, val_test_batch_size=2,
                   checkpoint_every_nth_batch=1, seed=3, deterministic=True, **TINY, **WEIGHTS)
     reference = train_model(TrainConfig(save_model_path=str(tmp_path / "straight.safetensors"), **common),
@@ -86,13 +87,19 @@ def test_kill_9_mid_epoch_then_resume_gives_the_same_weights(tiny_data_dir, tmp_
     rows = _rows(tmp_path / "interrupted.safetensors.run" / "metrics.csv")
     assert len(rows) == 1  # only the first epoch's check happened
 
-    resumed = train_model(TrainConfig(save_model_path=str(interrupted), **common), verbose=False)
+    # the run's state is committed and the next session's checkout lives elsewhere: data and run dir both move
+    moved = tmp_path / "another_checkout"
+    shutil.copytree(tiny_data_dir, moved / "data")
+    shutil.copytree(tmp_path / "interrupted.safetensors.run", moved / "interrupted.safetensors.run")
+    interrupted = moved / "interrupted.safetensors"
+    resumed = train_model(TrainConfig(save_model_path=str(interrupted), **{**common, "data_dir": str(moved / "data")}),
+                          verbose=False)
     expected, got = _tensors(reference), _tensors(resumed)
     assert expected.keys() == got.keys()
     for name in expected:
         assert torch.equal(expected[name], got[name]), name
     straight_rows = _rows(tmp_path / "straight.safetensors.run" / "metrics.csv")
-    resumed_rows = _rows(tmp_path / "interrupted.safetensors.run" / "metrics.csv")
+    resumed_rows = _rows(moved / "interrupted.safetensors.run" / "metrics.csv")
     assert [r["genic_f1"] for r in straight_rows] == [r["genic_f1"] for r in resumed_rows]
     assert [r["train_loss"] for r in straight_rows] == [r["train_loss"] for r in resumed_rows]
 

@@ -177,6 +177,12 @@ def _run_command(args) -> tuple[int, str | None]:
         return 1, f"error: {error}"
     except KeyboardInterrupt:
         return interrupted
+    except BrokenPipeError:  # the reader of our output went away (`| head`): stop quietly, as other tools do
+        try:  # what is still buffered for the closed pipe goes nowhere, instead of failing again at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return 141, None
     except OSError as error:
         # h5 objects of a file whose close failed can crash HDF5 when they are freed: keep them (through the
         # traceback's frames) until the process ends

@@ -44,10 +44,16 @@ def input_paths(args, outputs) -> list[str]:
 
 
 def refuse_overwriting_inputs(args) -> None:
+    """Refuse an output that is an input, and an input file that is empty (0 bytes: nothing to read)."""
     from helixtune.atomic import refuse_output_over_input
+    from helixtune.errors import InputFileError
 
     outputs = output_paths(args)
-    refuse_output_over_input(outputs, input_paths(args, outputs))
+    inputs = input_paths(args, outputs)
+    refuse_output_over_input(outputs, inputs)
+    for path in inputs:
+        if os.path.isfile(path) and os.path.getsize(path) == 0:
+            raise InputFileError(path, "is empty (0 bytes)")
 
 
 def _command(args) -> str:

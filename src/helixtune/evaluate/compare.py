@@ -70,6 +70,11 @@ class Side:
 def load_side(path, genome: dict | None, stop_codons: str, genome_h5=None, padded_minus="auto") -> Side:
     path = str(path)
     if not is_h5(path):
+        if path.lower().endswith((".h5", ".hdf5", ".hdf")):
+            raise InputFileError(path, "not an HDF5 file (it does not start with the HDF5 signature)")
+        with open(path, "rb") as handle:
+            if handle.read(1) == b">":
+                raise InputFileError(path, "looks like a FASTA file, not a GFF3 annotation")
         models = normalise_stop_codons(read_gene_models(path), genome, stop_codons)
         return Side(path, "gff3", models=models)
     with h5layout.open_h5(path) as h5:
@@ -129,6 +134,36 @@ def _sequence_lengths(reference: Side, prediction: Side, genome: dict | None) ->
         for t in side.models.transcripts:
             lengths[t.seqid] = max(lengths.get(t.seqid, 0), t.span[1], t.cds_end)
     return lengths
+
+
+def _side_seqids(side: Side) -> set:
+    if side.models is not None:
+        return side.models.seqids()
+    with h5layout.open_h5(side.coordinates) as h5:
+        return set(h5layout.decode_strings(h5[h5layout.SEQIDS.path][:]))
+
+
+def _refuse_disjoint_sequences(reference: Side, prediction: Side) -> None:
+    """Two files about different sequences would score all zeros: say so instead."""
+    if (reference.models is None and not reference.coordinates) or \
+            (prediction.models is None and not prediction.coordinates):
+        return
+    ref_ids, pred_ids = _side_seqids(reference), _side_seqids(prediction)
+    if ref_ids and pred_ids and not ref_ids & pred_ids:
+        show = lambda ids: ", ".join(sorted(ids)[:3]) + (", ..." if len(ids) > 3 else "")  # noqa: E731
+        raise HelixtuneError(f"{reference.path} and {prediction.path} share no sequence name (reference: "
+                             f"{show(ref_ids)}; prediction: {show(pred_ids)}); were they made for the same genome?")
+
+
+def _refuse_models_beyond_ends(side: Side, lengths: dict) -> None:
+    """A feature past the end of its sequence is a broken file, not bases to count."""
+    if side.models is None:
+        return
+    for t in side.models.transcripts:
+        end = max(t.span[1], t.cds_end)
+        if t.seqid in lengths and end > lengths[t.seqid]:
+            raise InputFileError(side.path, f"transcript {t.id} on {t.seqid} ends at {end:,}, beyond the "
+                                            f"end of the sequence ({lengths[t.seqid]:,} bp)")
 
 
 def _side_tracks(side: Side, seqid: str, length: int, pool_size: int) -> dict:
@@ -218,6 +253,10 @@ def evaluate(reference, prediction, fasta=None, sequences=None, genome_h5=None, 
             side.models = select(side.models, regions)
 
     lengths = _sequence_lengths(ref, pred, genome)
+    _refuse_disjoint_sequences(ref, pred)
+    if genome is not None or any(side.coordinates for side in (ref, pred)):  # lengths known, not guessed
+        for side in (ref, pred):
+            _refuse_models_beyond_ends(side, lengths)
     if regions is not None:
         unknown = [s for s in regions if s not in lengths]
         if len(unknown) == len(regions):

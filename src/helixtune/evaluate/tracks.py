@@ -153,6 +153,9 @@ def tracks_from_h5(path, seqid: str, length: int, coordinates=None, padding_firs
                 mask &= classes >= 0
             else:
                 predictions = _rotate_back_if(h5[h5layout.PREDICTIONS.path][block], start_ends, padding_first)
+                if np.isnan(predictions).any():
+                    raise InputFileError(path, f"the predictions for {seqid} contain NaN (not-a-number) "
+                                               "probabilities; the model that made them is damaged")
                 classes = predictions.argmax(-1).astype(np.int8)
                 phases = None
                 if has_phase:

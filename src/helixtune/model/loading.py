@@ -52,6 +52,18 @@ def open_model(path, pretrained_model_path=None, coverage_norm=..., device="cpu"
         metadata = {"architecture": model.architecture(), "coverage_inputs": model_file.default_coverage_inputs(model)}
         metadata.update(keras_import.keras_metadata(info, base_info))
         model.to(device)
+        _refuse_non_finite_weights(model, path)
         return LoadedModel(model, metadata, path, "keras")
     model, metadata = model_file.load_model(path, device=device)
+    _refuse_non_finite_weights(model, path)
     return LoadedModel(model, metadata, path, "helixtune")
+
+
+def _refuse_non_finite_weights(model, path) -> None:
+    """A model with NaN or infinite weights predicts NaN everywhere: refuse it when it is loaded."""
+    import torch
+
+    for name, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise InputFileError(path, f"the weights '{name}' contain NaN or infinite values; the model is damaged "
+                                       "(a training run that diverged?)")

@@ -223,6 +223,11 @@ def select_confident(h5_to_filter, predictions, output_file=None, keep_fraction:
         distance, counts = discrepancy_stats(y, p, mapping, block_rows, rotate)
         n_rows = len(counts)
         labelled = counts.sum(axis=1)
+        not_a_number = (labelled > 0) & np.isnan(distance.sum(axis=1))
+        if not_a_number.any():
+            raise InputFileError(predictions, f"contains NaN (not-a-number) probabilities in "
+                                              f"{int(not_a_number.sum())} of {n_rows} subsequences; the model "
+                                              "that made them is damaged")
         with np.errstate(invalid="ignore", divide="ignore"):
             discrepancy = np.where(labelled > 0, distance.sum(axis=1) / labelled, np.nan)
             intergenic = np.where(labelled > 0, counts[:, 0] / labelled, np.nan)

@@ -97,6 +97,28 @@ def check_inputs(args) -> None:
     """Faults of the input that would otherwise end deep inside a library, with a message naming the file."""
     if _command(args) == "train":
         _check_train_inputs(args)
+    if _command(args) in ("import_gff", "gff2h5", "self_train"):
+        for path in (getattr(args, "gff3", None), getattr(args, "reference_gff", None)):
+            _refuse_fasta_as_annotation(path)
+
+
+def _refuse_fasta_as_annotation(path) -> None:
+    """A FASTA given where the annotation belongs (the two are easily swapped on a command line)."""
+    import gzip
+
+    from helixtune.errors import InputFileError
+
+    if not path or not os.path.isfile(path):
+        return
+    try:
+        with open(path, "rb") as raw:
+            head = raw.read(2)
+            raw.seek(0)
+            first = gzip.GzipFile(fileobj=raw).read(1) if head == b"\x1f\x8b" else raw.read(1)
+    except (OSError, EOFError):
+        return  # the reader reports a damaged file with its own message
+    if first == b">":
+        raise InputFileError(path, "looks like a FASTA file, not a GFF3/GTF annotation (--gff3 and --fasta swapped?)")
 
 
 def _check_train_inputs(args) -> None:

@@ -55,7 +55,8 @@ def iter_fasta_stream(path, on_progress=None) -> Iterator[FastaHeader | bytes]:
                 if not block:
                     break
     except (EOFError, zlib.error, gzip.BadGzipFile) as err:
-        raise InputFileError(path, f"corrupt or truncated gzip data after line {parser.line_number} ({err})") from None
+        where = f"after line {parser.line_number}" if parser.line_number else "before the first complete line"
+        raise InputFileError(path, f"corrupt or truncated gzip data {where} ({err})") from None
     if not parser.seen:
         if parser.line_number == 0 and not parser.any_content:
             raise InputFileError(path, "file is empty")

@@ -54,6 +54,11 @@ def align_rows(target_keys: list[tuple], source_keys: list[tuple], target_path, 
     mapping = np.empty(len(target_keys), dtype=np.int64)
     for i, key in enumerate(target_keys):
         j = index.get(project(key))
+        if j is None and use_species and key[1:] in {k[1:] for k in index}:
+            theirs = sorted({k[0].decode(errors="replace") for k in index})
+            raise InputFileError(source_path, f"holds species {', '.join(theirs[:3])}, but row {i} of {target_path} "
+                                              f"is of species {key[0].decode(errors='replace')}; the files are of "
+                                              "different species (or were named differently)")
         if j is None:
             raise InputFileError(source_path, f"has no subsequence {describe_key(key)} (row {i} of {target_path}); "
                                               "the files do not cover the same sequences and subsequence length")

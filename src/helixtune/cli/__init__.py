@@ -46,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_parser(parser: argparse.ArgumentParser, command: str | None):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return action.choices[command]
+    return None
+
+
 # every argument that takes a model file (dest names); `bundled` / `bundled:NAME` there means a shipped model
 MODEL_PATH_DESTS = ("model", "load_model_path", "pretrained_model_path")
 
@@ -91,7 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     from helixtune.numbacache import ensure_numba_cache
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # report it with the command's own usage, not the list of commands
+        command_parser = _command_parser(parser, getattr(args, "command", None))
+        (command_parser or parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -31,7 +31,8 @@ def register(subparsers) -> None:
                     "padding), gene_lengths, per-subsequence flags, seqids, start_ends and species, exactly as "
                     "upstream geenuff2h5.py, and print a label-quality summary.")
     parser.add_argument("--input-db-path", required=True, help="SQLite gene-model database (from `import`)")
-    parser.add_argument("--h5-output-path", required=True, help="annotated h5 to write (must end with .h5)")
+    parser.add_argument("--h5-output-path", "--output", "-o", dest="h5_output_path", required=True,
+                        help="annotated h5 to write (must end with .h5)")
     parser.add_argument("--fasta", default=None,
                         help="take data/X from this FASTA (checked against the database) instead of the sequences "
                              "stored in the database")

@@ -15,7 +15,8 @@ def register(subparsers) -> None:
                     "Keras .h5 model.")
     parser.add_argument("--load-model-path", "-l", required=True, help="model file (helixtune .safetensors or Keras .h5)")
     parser.add_argument("--test-data", "-t", required=True, help="genome/test h5 with data/X and data/start_ends")
-    parser.add_argument("--prediction-output-path", "-p", default="predictions.h5",
+    parser.add_argument("--prediction-output-path", "-p", "--output", "-o", dest="prediction_output_path",
+                        default="predictions.h5",
                         help="predictions h5 to write (default predictions.h5)")
     parser.add_argument("--overlap", action="store_true",
                         help="predict overlapping windows and average their cores (as upstream --overlap)")
@@ -48,6 +49,9 @@ def register(subparsers) -> None:
                              "(upstream does not store it in the model)")
     # upstream flags that do not change prediction here
     parser.add_argument("--input-coverage", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--post-coverage-hidden-layer", action="store_true",
+                        help="upstream's flag for a coverage model with a hidden layer; the model file says so "
+                             "itself, so it is only checked against the file")
     parser.add_argument("--predict-phase", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--verbose", "-v", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
@@ -69,7 +73,8 @@ def run(args) -> int:
                              padded_minus_layout=args.padded_minus_layout)
     summary = predict(args.load_model_path, args.test_data, args.prediction_output_path, options,
                       pretrained_model_path=args.pretrained_model_path,
-                      coverage_norm=coverage_norm_argument(args.coverage_norm))
+                      coverage_norm=coverage_norm_argument(args.coverage_norm),
+                      post_coverage_hidden_layer=args.post_coverage_hidden_layer or None)
     rate = summary.strand_bases / summary.seconds if summary.seconds else 0.0
     print(f"predicted {summary.rows} subsequences of {summary.subsequence_length} bp ({summary.strand_bases:,} "
           f"strand-bases, {rate:,.0f}/s; {', '.join(summary.outputs)}): {args.prediction_output_path}",

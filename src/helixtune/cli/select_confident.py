@@ -17,7 +17,8 @@ def register(subparsers) -> None:
                     "coordinates. Prints the distribution per stratum and writes a PNG plot of it.")
     parser.add_argument("--h5-to-filter", required=True, help="labelled h5 (data/y), e.g. the export of the decoded GFF3")
     parser.add_argument("--predictions", required=True, help="raw predictions h5 (dataset 'predictions')")
-    parser.add_argument("--output-file", default=None, help="h5 file to write with the kept subsequences")
+    parser.add_argument("--output-file", "--output", "-o", dest="output_file", default=None,
+                        help="h5 file to write with the kept subsequences")
     parser.add_argument("--keep-fraction", type=float, default=0.2,
                         help="fraction of subsequences to keep, in (0, 1] (default 0.2)")
     parser.add_argument("--genome-h5", default=None,

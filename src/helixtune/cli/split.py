@@ -11,7 +11,7 @@ def register(subparsers) -> None:
         "split", aliases=["n90-split"],
         help="split a labelled h5 into training_data.h5 and validation_data.h5 by whole sequences (N90 rule)",
         description="Assign whole sequences (both strands) to training or validation: the largest sequences "
-                    "holding 90%% of the subsequences and the remaining small ones are split separately, "
+                    "holding 90% of the subsequences and the remaining small ones are split separately, "
                     "val-fraction of each to validation. A genome of a single sequence is split by contiguous "
                     "regions instead (see --region-bp).")
     parser.add_argument("-i", "--h5-to-split", required=True, help="labelled h5 to split")

@@ -255,12 +255,20 @@ def model_md5sum_line(path) -> str:
 
 
 def predict(model_path, test_data, output_path, options: PredictOptions | None = None,
-            pretrained_model_path=None, coverage_norm=...) -> PredictSummary:
-    """Load a model file (helixtune or upstream Keras) and predict `test_data` (the CLI's one call)."""
+            pretrained_model_path=None, coverage_norm=..., post_coverage_hidden_layer: bool | None = None
+            ) -> PredictSummary:
+    """Load a model file (helixtune or upstream Keras) and predict `test_data` (the CLI's one call).
+
+    `post_coverage_hidden_layer`: upstream's prediction flag for a coverage model with a hidden layer; the model
+    file says so itself, so the flag is only checked against it (None: not given).
+    """
     from helixtune.model.loading import open_model
 
     options = options or PredictOptions()
     loaded = open_model(model_path, pretrained_model_path=pretrained_model_path, coverage_norm=coverage_norm)
+    if post_coverage_hidden_layer and getattr(loaded.model, "hidden", None) is None:
+        raise HelixtuneError(f"{model_path}: --post-coverage-hidden-layer was given, but the model has no hidden "
+                             "layer after the coverage input; leave the flag out")
     absolute = Path(loaded.path).resolve()  # the file actually loaded (also for bundled model names)
     return predict_file(loaded.model, test_data, output_path, options, model_path=absolute,
                         model_config_attr=loaded.model_config_attr, model_md5sum=model_md5sum_line(absolute),

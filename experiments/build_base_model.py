@@ -103,9 +103,9 @@ def build_data(data: Path, work: Path) -> dict:
     return files
 
 
-def train_command(arch: str, work: Path) -> list[str]:
+def train_command(arch: str, work: Path, cadence: tuple[int, int] | None = None) -> list[str]:
     state = STATE / arch
-    check_every, checkpoint_every = CADENCE[arch]
+    check_every, checkpoint_every = cadence or CADENCE[arch]
     return ["train", "--data-dir", str(work / "train_dir"), "--save-model-path", str(state / "best.safetensors"),
             "--run-dir", str(state / "run"),
             *(x for key, value in ARCHITECTURES[arch].items() for x in (f"--{key}", str(value))),
@@ -113,12 +113,13 @@ def train_command(arch: str, work: Path) -> list[str]:
             *TRAIN_OPTIONS]
 
 
-def train(arch: str, work: Path, hours: float | None, threads: int, accelerator: str) -> int:
+def train(arch: str, work: Path, hours: float | None, threads: int, accelerator: str,
+          cadence: tuple[int, int] | None = None) -> int:
     """Continue the run for at most `hours` of wall time; a stop loses at most one checkpoint interval."""
     state = STATE / arch
     state.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    command = [sys.executable, "-m", "helixtune", *train_command(arch, work), "--accelerator", accelerator]
+    command = [sys.executable, "-m", "helixtune", *train_command(arch, work, cadence), "--accelerator", accelerator]
     print("$ " + shlex.join(command), flush=True)
     started, cpu_before = time.time(), os.times()
     with open(state / "train.log", "a") as log:
@@ -323,6 +324,8 @@ def main() -> int:
     parser.add_argument("--hours", type=float, help="train: stop after this many hours of wall time")
     parser.add_argument("--threads", type=int, default=1, help="train: threads per run (default 1)")
     parser.add_argument("--accelerator", default="cpu", help="train: cpu or gpu")
+    parser.add_argument("--cadence", help="train: CHECK,CHECKPOINT batches between validation checks and "
+                                          "checkpoints (default: the architecture's, about 15 and 5 CPU-minutes)")
     parser.add_argument("--model", type=Path, help="pombe, ship: the model (default: the run's best model)")
     parser.add_argument("--name", default="fungi_base", help="ship: the bundled model's name")
     args = parser.parse_args()
@@ -333,7 +336,8 @@ def main() -> int:
         (args.work / "files.json").write_text(json.dumps(files, indent=1) + "\n")
         return 0
     if args.step == "train":
-        return train(args.arch, args.work, args.hours, args.threads, args.accelerator)
+        cadence = tuple(int(x) for x in args.cadence.split(",")) if args.cadence else None
+        return train(args.arch, args.work, args.hours, args.threads, args.accelerator, cadence)
     if args.step == "curves":
         print(per_genome_curves(args.arch, args.work))
         return 0

@@ -9,6 +9,7 @@
 # carry that folder); no FASTA, GFF3 or pysam is needed on the GPU machine. The run continues from
 # experiments/base_model/ARCH/run/last.ckpt when it is there, so CPU and GPU sessions extend the same run.
 # Training runs in bfloat16 autocast (`--precision auto` picks bf16-mixed on GPUs with bfloat16).
+# CADENCE=CHECK,CHECKPOINT overrides the batches between validation checks and checkpoints (a short test).
 set -euo pipefail
 arch=${1:-released}
 minutes=${2:-8}
@@ -29,7 +30,7 @@ accelerator=gpu
 "$python" -c "import torch; raise SystemExit(0 if torch.cuda.is_available() else 1)" || accelerator=cpu
 hours=$("$python" -c "print($minutes / 60)")
 "$python" experiments/build_base_model.py train --arch "$arch" --hours "$hours" --accelerator "$accelerator" \
-  --threads "${THREADS:-8}" --work "$work" || echo "training stopped with exit code $? (state kept)"
+  --threads "${THREADS:-8}" --work "$work" ${CADENCE:+--cadence "$CADENCE"} || echo "training stopped with exit code $? (state kept)"
 mkdir -p "$out/$arch"
 state=experiments/base_model/$arch
 for f in run/last.ckpt run/metrics.csv run/learning_curves.png best.safetensors progress.json; do

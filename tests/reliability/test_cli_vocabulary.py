@@ -58,3 +58,25 @@ def test_help_has_no_doubled_percent_signs(capsys):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         assert "%%" not in capsys.readouterr().out
+
+
+def test_library_noise_is_silenced(caplog):
+    import logging
+    import warnings
+
+    from helixtune.cli import quiet_library_noise
+
+    quiet_library_noise()
+    logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    with caplog.at_level(logging.INFO, logger=logger.name):
+        logger.info("💡 Tip: For seamless cloud logging and experiment tracking, try installing [litlogger](...)")
+        logger.info("GPU available: False, used: False")
+        logger.info("a message that matters")
+    assert [r.getMessage() for r in caplog.records] == ["a message that matters"]
+    with warnings.catch_warnings(record=True) as caught:
+        quiet_library_noise()  # catch_warnings reset the filters
+        warnings.warn("`torch.utils._pytree._register_pytree_node` is deprecated. Please use "
+                      "`torch.utils._pytree.register_pytree_node` instead.", FutureWarning)
+        warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated, use `isinstance(treespec, TreeSpec) and "
+                      "treespec.is_leaf()` instead.", FutureWarning)
+    assert not caught

@@ -73,8 +73,13 @@ def quiet_library_noise() -> None:
     warnings.filterwarnings("ignore", message=r".*_pytree.*is deprecated")  # torch's, raised inside Lightning
     warnings.filterwarnings("ignore", message=r".*treespec.*is deprecated")
     warnings.filterwarnings("ignore", module=r"lightning\.pytorch\.utilities\._pytree")
-    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
-        lambda record: "litlogger" not in record.getMessage())
+    noise = ("litlogger", "GPU available:", "TPU available:", "HPU available:", "Detected KeyboardInterrupt")
+    logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if not any(getattr(f, "helixtune", False) for f in logger.filters):
+        def quiet(record) -> bool:
+            return not any(text in record.getMessage() for text in noise)
+        quiet.helixtune = True
+        logger.addFilter(quiet)
 
 
 def _was_interrupted(error: BaseException) -> bool:

@@ -11,7 +11,8 @@ def register(subparsers) -> None:
         "gff2h5", help="GFF3 + FASTA straight to an annotated training h5 (import + export)",
         description="Run `import` into a temporary database and `export` from it; prints both summaries.")
     add_import_arguments(parser)
-    parser.add_argument("--h5-output-path", required=True, help="annotated h5 to write (must end with .h5)")
+    parser.add_argument("--h5-output-path", "--output", "-o", dest="h5_output_path", required=True,
+                        help="annotated h5 to write (must end with .h5)")
     add_export_arguments(parser)
     parser.set_defaults(func=run)
 

@@ -35,7 +35,7 @@ def register(subparsers) -> None:
                     "(missing UTRs, start/stop codons, bad phases, short introns, overlapping exons or genes) "
                     "that the export masks.")
     add_import_arguments(parser)
-    parser.add_argument("--db-path", required=True, help="SQLite database to write")
+    parser.add_argument("--db-path", "--output", "-o", dest="db_path", required=True, help="SQLite database to write")
     parser.add_argument("--replace-db", action="store_true", help="overwrite an existing database")
     parser.add_argument("--config-file", help=argparse.SUPPRESS)  # upstream's; use --min-intron-length
     parser.set_defaults(func=run)

@@ -33,7 +33,8 @@ def register(subparsers) -> None:
                     "model file). Rerunning the same command continues an interrupted run.")
     g = p.add_argument_group("data and files")
     g.add_argument("-d", "--data-dir", required=True, help="folder with training_data*.h5 and validation_data*.h5")
-    g.add_argument("-s", "--save-model-path", default="best_model.safetensors",
+    g.add_argument("-s", "--save-model-path", "-o", "--output", dest="save_model_path",
+                   default="best_model.safetensors",
                    help="where the best model (by validation genic F1) is written (default: %(default)s)")
     g.add_argument("--run-dir", default=None,
                    help="checkpoints, metrics.csv, learning_curves.png, TensorBoard logs "
@@ -42,35 +43,38 @@ def register(subparsers) -> None:
     g.add_argument("--save-every-check", action="store_true",
                    help="also keep the model of every check in <run-dir>/checks/")
     g = p.add_argument_group("network (training from scratch)")
-    g.add_argument("--cnn-layers", type=int, default=1)
-    g.add_argument("--lstm-layers", type=int, default=1)
+    g.add_argument("--cnn-layers", type=int, default=1, help="convolution layers (default: %(default)s)")
+    g.add_argument("--lstm-layers", type=int, default=1, help="bidirectional LSTM layers (default: %(default)s)")
     g.add_argument("--units", type=int, default=32, help="LSTM units per direction (default: %(default)s)")
-    g.add_argument("--filter-depth", type=int, default=32)
-    g.add_argument("--kernel-size", type=int, default=26)
+    g.add_argument("--filter-depth", type=int, default=32, help="filters per convolution layer (default: %(default)s)")
+    g.add_argument("--kernel-size", type=int, default=26, help="convolution width in bp (default: %(default)s)")
     g.add_argument("--pool-size", type=int, default=9, help="bases per LSTM timestep (default: %(default)s)")
-    g.add_argument("--dropout1", type=float, default=0.0)
-    g.add_argument("--dropout2", type=float, default=0.0)
+    g.add_argument("--dropout1", type=float, default=0.0, help="dropout after the convolutions (default: %(default)s)")
+    g.add_argument("--dropout2", type=float, default=0.0, help="dropout after the LSTMs (default: %(default)s)")
     g.add_argument("--predict-phase", dest="predict_phase", action="store_true", default=True,
                    help="phase head (on by default, as in upstream 0.3.9)")
     g.add_argument("--no-phase", dest="predict_phase", action="store_false", help="no phase head")
     g = p.add_argument_group("optimisation")
-    g.add_argument("-e", "--epochs", type=int, default=10000)
+    g.add_argument("-e", "--epochs", type=int, default=10000,
+                   help="most epochs; early stopping (--patience) usually ends the run first (default: %(default)s)")
     g.add_argument("-b", "--batch-size", type=int, default=8, help="per device (default: %(default)s)")
-    g.add_argument("--val-test-batch-size", type=int, default=32)
+    g.add_argument("--val-test-batch-size", type=int, default=32,
+                   help="batch size of the validation checks (default: %(default)s)")
     g.add_argument("--patience", type=int, default=3, help="checks without improvement before stopping")
     g.add_argument("--check-every-nth-batch", type=int, default=1_000_000,
                    help="validate after every n-th batch of an epoch, besides every epoch end")
     g.add_argument("--checkpoint-every-nth-batch", type=int, default=200,
                    help="extra resume points between checks (default: %(default)s)")
-    g.add_argument("--optimizer", default="adamw", choices=["adamw", "adam"])
-    g.add_argument("--learning-rate", type=float, default=3e-4)
+    g.add_argument("--optimizer", default="adamw", choices=["adamw", "adam"], help="(default: %(default)s)")
+    g.add_argument("--learning-rate", type=float, default=3e-4, help="(default: %(default)s)")
     g.add_argument("--weight-decay", type=float, default=3.5e-5,
                    help="decoupled, not scaled by the learning rate, as upstream (default: %(default)s)")
     g.add_argument("--clip-norm", type=float, default=3.0, help="per-tensor gradient norm limit")
     g.add_argument("--class-weights", type=_number_list, default=None,
                    help='e.g. "[0.7, 1.6, 1.2, 1.2]" (intergenic, UTR, CDS, intron)')
     g.add_argument("--transition-weights", type=_number_list, default=None, help='e.g. "[1, 12, 3, 1, 12, 3]"')
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=int, default=0,
+                   help="seed of weights and batch order, so runs repeat (default: %(default)s)")
     g = p.add_argument_group("starting from a pretrained model / fine-tuning")
     g.add_argument("-l", "--load-model-path", default=None,
                    help="pretrained model: helixtune .safetensors or upstream Keras .h5")
@@ -99,7 +103,7 @@ def register(subparsers) -> None:
                         "linear hidden layer of --units // 2, new final layer at random")
     g = p.add_argument_group("resources")
     g.add_argument("--devices", type=_devices, default=1, help="devices per node, or 'auto' (default: 1)")
-    g.add_argument("--num-nodes", type=int, default=1)
+    g.add_argument("--num-nodes", type=int, default=1, help="machines of a multi-node run (default: %(default)s)")
     g.add_argument("--accelerator", default="auto", help="auto, cpu, gpu (default: %(default)s)")
     g.add_argument("--precision", default="auto",
                    help="Lightning training precision: 32-true, bf16-mixed, 16-mixed, or auto (default): bf16-mixed "

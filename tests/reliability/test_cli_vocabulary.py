@@ -14,7 +14,7 @@ MODELS = TEST_DATA / "model"
 @pytest.mark.parametrize("command,dest", [
     ("encode", "h5_output_path"), ("predict", "prediction_output_path"), ("annotate", "gff_output_path"),
     ("self-train", "out"), ("split", "output_pfx"), ("select-confident", "output_file"), ("export", "h5_output_path"),
-    ("gff2h5", "h5_output_path"), ("import", "db_path"),
+    ("gff2h5", "h5_output_path"), ("import", "db_path"), ("train", "save_model_path"),
 ])
 def test_dash_o_names_the_output(command, dest):
     parser = build_parser()

@@ -83,7 +83,7 @@ def quiet_library_noise() -> None:
 
 
 def _was_interrupted(error: BaseException) -> bool:
-    """A KeyboardInterrupt that a C extension wrapped (e.g. SystemError '... returned a result with an exception set')."""
+    """A KeyboardInterrupt that a C extension wrapped (SystemError '... returned a result with an exception set')."""
     seen = set()
     while error is not None and id(error) not in seen:
         if isinstance(error, KeyboardInterrupt):

@@ -51,9 +51,29 @@ def refuse_overwriting_inputs(args) -> None:
     outputs = output_paths(args)
     inputs = input_paths(args, outputs)
     refuse_output_over_input(outputs, inputs)
-    for path in inputs:
+    for path in file_arguments(args):
         if os.path.isfile(path) and os.path.getsize(path) == 0:
             raise InputFileError(path, "is empty (0 bytes)")
+
+
+# words in the dest names of arguments that take an input file (not e.g. --species, whose value may happen to
+# name a file too)
+FILE_DEST_WORDS = ("path", "fasta", "gff", "h5", "bam", "model", "reference", "prediction", "probabilities",
+                   "arguments", "test_data", "keras", "filter", "split", "genome")
+
+
+def file_arguments(args) -> list[str]:
+    """The values of the arguments that name input files."""
+    values = []
+    for dest, value in vars(args).items():
+        if dest in OUTPUT_DESTS or not any(word in dest for word in FILE_DEST_WORDS):
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                values.append(item)
+    if args.func.__module__ == "helixtune.cli.decode":
+        values = list(args.arguments[:2])
+    return values
 
 
 def _command(args) -> str:

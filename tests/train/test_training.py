@@ -255,3 +255,43 @@ def test_fine_tune_resume_goes_on_tuning_the_head(tiny_base_model, tiny_data_dir
     model, metadata = model_file.load_model(second)
     assert metadata["architecture"]["fine_tune"]["hidden_activation"] == "relu"
     assert "(resumed)" in metadata["provenance"]["mode"]
+
+
+def test_max_steps_finishes_a_run_and_more_steps_extend_it(tiny_data_dir, tmp_path):
+    common = dict(data_dir=str(tiny_data_dir), epochs=10, batch_size=2, val_test_batch_size=2, **TINY)
+    path = tmp_path / "m.safetensors"
+    train_model(TrainConfig(save_model_path=str(path), max_steps=3, **common), verbose=False)
+    rows = _rows(tmp_path / "m.safetensors.run" / "metrics.csv")
+    assert rows[-1]["step"] == "3"  # the budget's end is a check
+    before = path.stat().st_mtime_ns
+    train_model(TrainConfig(save_model_path=str(path), max_steps=3, **common), verbose=False)  # complete
+    assert len(_rows(tmp_path / "m.safetensors.run" / "metrics.csv")) == len(rows)
+    train_model(TrainConfig(save_model_path=str(path), max_steps=5, **common), verbose=False)
+    assert _rows(tmp_path / "m.safetensors.run" / "metrics.csv")[-1]["step"] == "5"
+    assert path.stat().st_mtime_ns >= before
+
+
+def test_max_time_stops_a_run_and_the_same_command_goes_on(tiny_data_dir, tmp_path, capsys):
+    path = tmp_path / "m.safetensors"
+    args = ["train", "-d", str(tiny_data_dir), "-s", str(path), *TINY_ARGS, "-e", "2", "-b", "2",
+            "--val-test-batch-size", "2", "--max-time", "0.001s"]
+    assert main(args) == 0  # stops after its first batch, with a check and a checkpoint
+    assert "--max-time reached" in capsys.readouterr().out
+    rows = _rows(tmp_path / "m.safetensors.run" / "metrics.csv")
+    assert [r["step"] for r in rows] == ["1"]
+    assert main(args[:-2]) == 0  # the same run, without the budget: goes on to the end of epoch 2
+    rows = _rows(tmp_path / "m.safetensors.run" / "metrics.csv")
+    assert rows[0]["step"] == "1" and rows[-1]["step"] == "4" and rows[-1]["epoch"] == "1"
+    with pytest.raises(SystemExit) as stop:  # argparse's usage error
+        main(["train", "-d", str(tiny_data_dir), "--max-time", "soon"])
+    assert stop.value.code == 2
+    assert "not a duration" in capsys.readouterr().err
+
+
+def test_durations():
+    from helixtune.train.config import parse_duration
+
+    assert parse_duration("90") == 90 and parse_duration("90s") == 90 and parse_duration("30m") == 1800
+    assert parse_duration("2h") == 7200 and parse_duration("1h30m") == 5400 and parse_duration("1d") == 86400
+    with pytest.raises(Exception, match="not a duration"):
+        parse_duration("10 minutes")

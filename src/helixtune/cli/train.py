@@ -26,6 +26,16 @@ def _devices(text: str):
     return text if text == "auto" else int(text)
 
 
+def _duration(text: str) -> float:
+    from helixtune.errors import HelixtuneError
+    from helixtune.train.config import parse_duration
+
+    try:
+        return parse_duration(text)
+    except HelixtuneError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "train", help="train or fine-tune the network on training_data*.h5 / validation_data*.h5",
@@ -61,6 +71,11 @@ def register(subparsers) -> None:
     g.add_argument("--val-test-batch-size", type=int, default=32,
                    help="batch size of the validation checks (default: %(default)s)")
     g.add_argument("--patience", type=int, default=3, help="checks without improvement before stopping")
+    g.add_argument("--max-time", type=_duration, default=None,
+                   help="train at most this long in this invocation (e.g. 90s, 30m, 2h, 1h30m), then check, save "
+                        "the checkpoint and stop; the same command later goes on from there")
+    g.add_argument("--max-steps", type=int, default=None,
+                   help="optimizer steps of the whole run; then check and finish (raise it to extend the run)")
     g.add_argument("--check-every-nth-batch", type=int, default=1_000_000,
                    help="validate after every n-th batch of an epoch, besides every epoch end")
     g.add_argument("--checkpoint-every-nth-batch", type=int, default=200,
@@ -126,6 +141,7 @@ def run(args) -> int:
         pool_size=args.pool_size, dropout1=args.dropout1, dropout2=args.dropout2, predict_phase=args.predict_phase,
         epochs=args.epochs, batch_size=args.batch_size, val_test_batch_size=args.val_test_batch_size,
         patience=args.patience, check_every_nth_batch=args.check_every_nth_batch,
+        max_time=args.max_time, max_steps=args.max_steps,
         checkpoint_every_nth_batch=args.checkpoint_every_nth_batch, optimizer=args.optimizer,
         learning_rate=args.learning_rate, weight_decay=args.weight_decay, clip_norm=args.clip_norm,
         class_weights=args.class_weights, transition_weights=args.transition_weights,

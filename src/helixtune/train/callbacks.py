@@ -54,6 +54,8 @@ class CheckCallback(pl.Callback):
         self.epoch = 0
         self.batches_done = 0  # in the current epoch
         self.finished: str | None = None
+        self.step = 0  # optimizer steps of the run so far
+        self.stopped_by_time = False  # --max-time ended this invocation; the run itself goes on next time
         self.started = time.time()
         self.elapsed_before = 0.0
         self.cpu_started = time.process_time()
@@ -81,7 +83,7 @@ class CheckCallback(pl.Callback):
         return {"best_genic_f1": self.best_genic_f1, "best_saved": self.best_saved,
                 "checks_without_improvement": self.checks_without_improvement, "history": self.history,
                 "epoch": self.epoch, "batches_done": self.batches_done, "batches_per_epoch": len(self.batch_sampler),
-                "finished": self.finished, "elapsed": self.elapsed(), "cpu": self.cpu_seconds(), "identity": self.config.identity(),
+                "finished": self.finished, "step": self.step, "elapsed": self.elapsed(), "cpu": self.cpu_seconds(), "identity": self.config.identity(),
                 "loss_sum": self.loss_sum, "loss_batches": self.loss_batches,
                 "rng": _rng_state()}
 
@@ -138,13 +140,24 @@ class CheckCallback(pl.Callback):
         self.batches_done = batch_idx + 1
         epoch_end = self.batches_done >= n_batches
         nth = self.batches_done % self.config.check_every_nth_batch == 0
-        step = trainer.global_step
+        step = self.step = trainer.global_step
+        out_of_steps = self.config.max_steps is not None and step >= self.config.max_steps
+        out_of_time = self.config.max_time is not None and time.time() - self.started >= self.config.max_time
         checked = False
-        if epoch_end or nth:
+        if epoch_end or nth or out_of_steps or out_of_time:
+            # a budget's end is a check too: the last weights may be the best
             self.check(trainer, pl_module, None if epoch_end else batch_idx)
             checked = True
             if epoch_end and self.epoch + 1 >= trainer.max_epochs and not self.finished:
                 self.finished = "epochs"
+            if out_of_steps and not self.finished:
+                self.finished = "steps"
+                trainer.should_stop = True
+            elif out_of_time and not self.finished:
+                self.stopped_by_time = True
+                trainer.should_stop = True
+                print(f"--max-time reached after {time.time() - self.started:.0f} s; the run goes on when the "
+                      "same command runs again", flush=True)
         if checked or step % self.config.checkpoint_every_nth_batch == 0:
             self.save_checkpoint(trainer)
         kill_at = os.environ.get(FAULT_KILL_ENV)

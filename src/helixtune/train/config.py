@@ -34,6 +34,8 @@ class TrainConfig:
     patience: int = 3
     check_every_nth_batch: int = 1_000_000
     checkpoint_every_nth_batch: int = 200  # extra resume points between checks
+    max_time: float | None = None  # seconds of training in this invocation; then check, checkpoint, stop (resumable)
+    max_steps: int | None = None  # optimizer steps of the whole run; then check and finish
     optimizer: str = "adamw"
     learning_rate: float = 3e-4
     weight_decay: float = 3.5e-5
@@ -89,6 +91,10 @@ class TrainConfig:
                                  f"got {len(self.class_weights)}")
         if self.transition_weights is not None and len(self.transition_weights) != 6:
             raise HelixtuneError(f"--transition-weights needs 6 numbers, got {len(self.transition_weights)}")
+        if self.max_time is not None and self.max_time <= 0:
+            raise HelixtuneError(f"--max-time must be positive, got {self.max_time}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise HelixtuneError(f"--max-steps must be >= 1, got {self.max_steps}")
         if self.learning_rate <= 0:
             raise HelixtuneError(f"--learning-rate must be positive, got {self.learning_rate}")
         mode = self.resolved_mode()
@@ -138,3 +144,20 @@ class TrainConfig:
         if self.load_model_path:
             out["load_model_path"] = str(Path(self.load_model_path).resolve())
         return out
+
+
+def parse_duration(text) -> float:
+    """'90s', '30m', '2h', '1h30m', '1d' or a plain number of seconds -> seconds (one-line error otherwise)."""
+    import re
+
+    value = str(text).strip().lower()
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)d)?(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?:in)?)?"
+                         r"(?:(\d+(?:\.\d+)?)s)?", value)
+    if not value or parts is None or not any(parts.groups()):
+        raise HelixtuneError(f"not a duration: '{text}' (examples: 90s, 30m, 2h, 1h30m)")
+    days, hours, minutes, seconds = (float(g) if g else 0.0 for g in parts.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds

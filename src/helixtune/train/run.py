@@ -57,6 +57,8 @@ def _decide_resume(config: TrainConfig, checkpoint: Path) -> str:
         return "complete"
     if finished == "patience" and state["checks_without_improvement"] >= config.patience:
         return "complete"
+    if finished == "steps" and config.max_steps is not None and state.get("step", 0) >= config.max_steps:
+        return "complete"
     return "resume"
 
 
@@ -208,7 +210,7 @@ def train_model(config: TrainConfig, verbose: bool = True) -> Path:
     if trainer.interrupted:
         _log(hint)
         raise TrainingInterrupted(hint)
-    if not check.finished:
+    if not check.finished and not check.stopped_by_time:
         check.finished = "epochs"
     if not save_path.exists():
         raise HelixtuneError(f"training ended without a saved model at {save_path}")

@@ -54,3 +54,12 @@ def test_outputs_respect_the_umask(work):
                            preexec=lambda: __import__("os").umask(0o022))
     assert result.returncode == 0, result.stderr
     assert (work / "m.safetensors").stat().st_mode & 0o777 == 0o644
+
+
+def test_gff3_header_names_the_model_by_file_name_and_md5(inputs):
+    from helixtune.data import bundled_model_path
+    from helixtune.model.model_file import file_md5
+
+    header = [line for line in (inputs / "decoded.gff3").read_text().splitlines() if line.startswith("#")]
+    assert f"# {file_md5(bundled_model_path())}  base_small.safetensors" in header
+    assert not any(str(bundled_model_path().parent) in line for line in header)

@@ -248,10 +248,14 @@ def _run_overlap(engine: Engine, source: PredictionInput, writer, offset: int, c
 
 
 def model_md5sum_line(path) -> str:
-    """`md5sum`'s output line for the model file, as upstream stores it ("<md5>  <path>")."""
+    """`md5sum`'s output line for the model file, as upstream stores it ("<md5>  <name>").
+
+    The file's name, not its absolute path: the line goes into the GFF3 header, which should not carry the
+    folders of the machine it was made on (`model_path` keeps the full path in the predictions file).
+    """
     from helixtune.model.model_file import file_md5
 
-    return f"{file_md5(path)}  {path}"
+    return f"{file_md5(path)}  {Path(path).name}"
 
 
 def predict(model_path, test_data, output_path, options: PredictOptions | None = None,

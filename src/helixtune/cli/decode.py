@@ -1,4 +1,5 @@
-"""`helixtune decode` (alias `helixer-post`): genome h5 + predictions h5 -> GFF3, as HelixerPost."""
+"""`helixtune decode` (alias `helixer-post`): genome h5 + predictions h5 -> GFF3, as HelixerPost or with the
+genome decoder (`--decoder genome`). Also registers `helixtune decode-params` (helixtune.cli.decode_params)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,55 @@ from helixtune.errors import HelixtuneError
 USAGE_FORMS = ("GENOME_H5 PREDICTIONS_H5 OUT_GFF3",
                "GENOME_H5 PREDICTIONS_H5 WINDOW_SIZE EDGE_THRESHOLD PEAK_THRESHOLD MIN_CODING_LENGTH OUT_GFF3")
 DEFAULTS = {"window_size": 100, "edge_threshold": 0.1, "peak_threshold": 0.8, "min_coding_length": 60}
+
+
+def add_genome_decoder_arguments(parser, hints: bool = True) -> None:
+    """--decoder, --params and (with `hints`) --hints-bam and its strandedness options."""
+    parser.add_argument("--decoder", choices=("helixerpost", "genome"), default="helixerpost",
+                        help="'helixerpost' (default): HelixerPost's HMM, byte-identical output; 'genome': the same "
+                             "gene grammar with splice sites and start codons checked against the sequence and "
+                             "lineage length statistics (see docs/decode.md)")
+    parser.add_argument("--params", dest="decode_params", default=None, metavar="JSON",
+                        help="genome decoder parameters from `helixtune decode-params fit` (default: the bundled "
+                             "fungal parameters); its thresholds apply unless given as options")
+    parser.add_argument("--allow-noncanonical", action="store_true",
+                        help="genome decoder: also decode AT-AC (U12) introns (default: GT-AG and GC-AG only)")
+    if hints:
+        parser.add_argument("--hints-bam", nargs="+", default=[], metavar="BAM",
+                            help="genome decoder: sorted, indexed RNA-seq BAM files whose spliced reads make the "
+                                 "introns they support cheaper, in proportion to the log of their read count")
+        strand = parser.add_mutually_exclusive_group()
+        strand.add_argument("--hints-second-read-is-sense-strand", dest="hints_strandedness", action="store_const",
+                            const="second_read_is_sense_strand",
+                            help="hints BAM library: read 2 is sense (dUTP, Illumina TruSeq stranded; RF)")
+        strand.add_argument("--hints-first-read-is-sense-strand", dest="hints_strandedness", action="store_const",
+                            const="first_read_is_sense_strand",
+                            help="hints BAM library: read 1 (and single-end reads) is sense (FR)")
+        strand.add_argument("--hints-unstranded", dest="hints_strandedness", action="store_const",
+                            const="unstranded",
+                            help="hints BAM library is unstranded (default): the aligner's XS tag gives the strand "
+                                 "where present")
+        parser.set_defaults(hints_strandedness="unstranded")
+
+
+def genome_decoder_keywords(args) -> dict:
+    """The `decode_to_gff3` keywords of the options added by `add_genome_decoder_arguments`."""
+    keywords = {"decoder": args.decoder}
+    hints = list(getattr(args, "hints_bam", []) or [])
+    if args.decoder != "genome":
+        if args.decode_params is not None or args.allow_noncanonical or hints:
+            raise HelixtuneError("--params, --allow-noncanonical and --hints-bam need --decoder genome")
+        return keywords
+    from helixtune.decode.params import DecodeParams
+
+    params = DecodeParams.load(args.decode_params)
+    if args.allow_noncanonical:
+        params.allow_noncanonical = True
+    keywords["params"] = params
+    if hints:
+        keywords["hints_bam"] = hints
+        keywords["strandedness"] = args.hints_strandedness
+    return keywords
 
 
 def register(subparsers) -> None:
@@ -38,16 +88,24 @@ def register(subparsers) -> None:
                         help="emission costs: 'head' = current HelixerPost (default), 'corrected' = codon "
                              "position 2 costed like the others, 'b674af9' = HelixerPost before 2024-10-28")
     parser.add_argument("--threads", type=int, default=None, help="regions decoded in parallel (default: all cores)")
+    add_genome_decoder_arguments(parser)
     parser.set_defaults(func=run)
+
+    from helixtune.cli import decode_params
+
+    decode_params.register(subparsers)
 
 
 def parse_arguments(args) -> dict:
     """Both argument forms -> keyword arguments of `decode_to_gff3` (one-line errors for misuse)."""
     values = list(args.arguments)
     named = {key: getattr(args, key) for key in DEFAULTS}
+    genome_decoder = getattr(args, "decoder", "helixerpost") == "genome"
     if len(values) == 3:
         genome, predictions, out = values
-        chosen = {key: DEFAULTS[key] if named[key] is None else named[key] for key in DEFAULTS}
+        # the genome decoder takes what is not given from its parameter file
+        chosen = {key: (None if genome_decoder else DEFAULTS[key]) if named[key] is None else named[key]
+                  for key in DEFAULTS}
     elif len(values) == 7:
         genome, predictions, window, edge, peak, min_coding, out = values
         try:
@@ -69,7 +127,14 @@ def run(args) -> int:
     from helixtune.decode import decode_to_gff3
 
     kwargs = parse_arguments(args)
+    kwargs.update(genome_decoder_keywords(args))
+    if args.decoder == "genome" and args.cost_model != "head":
+        raise HelixtuneError("--cost-model applies to the helixerpost decoder only")
     summary = decode_to_gff3(**kwargs, species=args.species, cost_model=args.cost_model, threads=args.threads)
+    extra = ""
+    if summary.decoder == "genome":
+        extra = f" (genome decoder; {summary.split_regions} long regions cut"
+        extra += f", {summary.hinted_junctions} RNA-seq junctions as hints)" if kwargs.get("hints_bam") else ")"
     print(f"decoded {summary.regions} candidate regions ({summary.region_bases:,} bp) on {summary.sequences} "
-          f"sequences into {summary.genes} genes: {kwargs['out_gff3']}", file=sys.stderr)
+          f"sequences into {summary.genes} genes{extra}: {kwargs['out_gff3']}", file=sys.stderr)
     return 0

@@ -1,8 +1,15 @@
-"""`decode_to_gff3`: genome h5 + predictions h5 -> GFF3, HelixerPost's algorithm, regions decoded in parallel.
+"""`decode_to_gff3`: genome h5 + predictions h5 -> GFF3, regions decoded in parallel.
+
+Two decoders. `helixerpost` (default) is HelixerPost's algorithm, byte-identical output. `genome` uses the
+same gene grammar with sequence-aware costs and lineage parameters (`helixtune.decode.genome`,
+`helixtune.decode.params`), optionally RNA-seq intron hints (`helixtune.decode.hints`).
 
 Memory stays bounded: sequences are read block by block; a block is dropped as soon as no open candidate
 region needs it, and only a limited number of regions wait for a worker at any time. Regions are solved on
 a thread pool (the compiled search releases the GIL); genes are numbered and written in upstream's order.
+The genome decoder first scans the genic probabilities of every strand for candidate regions (widened by a
+margin, merged where they meet, and cut at the least genic point where longer than a maximum length, so
+the time per region is bounded), then reads and decodes each region, with a progress bar by region.
 """
 
 from __future__ import annotations
@@ -23,6 +30,9 @@ from helixtune.parallel import available_cpus
 from helixtune.progress import progress_bar
 
 
+DECODERS = ("helixerpost", "genome")
+
+
 @dataclass
 class DecodeSummary:
     sequences: int = 0
@@ -31,6 +41,9 @@ class DecodeSummary:
     genes: int = 0
     tie_checked_regions: int = 0  # regions with exact cost ties that could not change the labels
     replayed_regions: int = 0  # regions whose exact cost ties needed upstream's search order replayed
+    decoder: str = "helixerpost"
+    split_regions: int = 0  # genome decoder: regions cut because they exceeded the maximum region length
+    hinted_junctions: int = 0  # genome decoder: RNA-seq junctions offered as intron hints
 
 
 class _Inline:
@@ -76,18 +89,43 @@ def _strand_regions(inputs: DecodeInputs, seq: Sequence, reverse: bool, window: 
             bar.update(length)
 
 
-def decode_to_gff3(genome_h5, predictions_h5, out_gff3, window_size: int = 100, edge_threshold: float = 0.1,
-                   peak_threshold: float = 0.8, min_coding_length: int = 60, species: str | None = None,
+def decode_to_gff3(genome_h5, predictions_h5, out_gff3, window_size: int | None = None,
+                   edge_threshold: float | None = None, peak_threshold: float | None = None,
+                   min_coding_length: int | None = None, species: str | None = None,
                    cost_model: str = "head", threads: int | None = None, show_progress: bool = True,
-                   max_pending_regions: int | None = None) -> DecodeSummary:
-    """Decode Helixer predictions into gene models, writing GFF3 byte-identical to HelixerPost's.
+                   max_pending_regions: int | None = None, decoder: str = "helixerpost", params=None,
+                   hints_bam=(), strandedness: str = "unstranded") -> DecodeSummary:
+    """Decode Helixer predictions into gene models (GFF3).
 
     genome_h5: fasta2h5/geenuff2h5 file (data/X, seqids, species, start_ends); predictions_h5: HybridModel
     output (predictions, predictions_phase) with the same rows. The thresholds are HelixerPost's positional
-    arguments. `species` replaces data/species in the header and gene IDs. `cost_model`: "head" (current
-    upstream, default), "corrected" (codon position 2 costed like the others) or "b674af9" (upstream before
-    2024-10-28). `threads`: regions decoded in parallel (default: all usable cores).
+    arguments (None: 100, 0.1, 0.8, 60 for `helixerpost`, the parameter file's for `genome`). `species`
+    replaces data/species in the header and gene IDs. `threads`: regions decoded in parallel (default: all
+    usable cores).
+
+    decoder "helixerpost" (default) writes GFF3 byte-identical to HelixerPost's; `cost_model`: "head"
+    (current upstream, default), "corrected" (codon position 2 costed like the others) or "b674af9"
+    (upstream before 2024-10-28). decoder "genome" checks splice sites and start codons against the sequence
+    and uses lineage length statistics: `params` is a `DecodeParams`, a parameter file, or None for the
+    bundled fungal parameters; `hints_bam`: RNA-seq BAM files whose spliced reads support introns, read with
+    `strandedness` (as add-coverage).
     """
+    if decoder not in DECODERS:
+        raise HelixtuneError(f"unknown decoder '{decoder}' (choose from {', '.join(DECODERS)})")
+    if decoder == "genome":
+        from helixtune.decode.genome_pipeline import decode_genome
+
+        return decode_genome(genome_h5, predictions_h5, out_gff3, window_size=window_size,
+                             edge_threshold=edge_threshold, peak_threshold=peak_threshold,
+                             min_coding_length=min_coding_length, species=species, threads=threads,
+                             show_progress=show_progress, params=params, hints_bam=hints_bam,
+                             strandedness=strandedness)
+    if hints_bam:
+        raise HelixtuneError("intron hints from RNA-seq (--hints-bam) need the genome decoder (--decoder genome)")
+    window_size = 100 if window_size is None else window_size
+    edge_threshold = 0.1 if edge_threshold is None else edge_threshold
+    peak_threshold = 0.8 if peak_threshold is None else peak_threshold
+    min_coding_length = 60 if min_coding_length is None else min_coding_length
     check_thresholds(window_size, edge_threshold, peak_threshold, min_coding_length)
     if cost_model not in COST_MODELS:
         raise HelixtuneError(f"unknown cost model '{cost_model}' (choose from {', '.join(COST_MODELS)})")

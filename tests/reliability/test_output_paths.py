@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
+from sharedpaths import TEST_DATA
 from clirun import assert_clean_failure, leftovers, run_helixtune, snapshot
 
 
@@ -48,12 +51,13 @@ def test_stale_temporary_files_of_a_killed_run_are_removed(work):
     assert (work / "out.h5").exists() and not leftovers(work)
 
 
-def test_outputs_respect_the_umask(work):
-    result = run_helixtune("train", "-d", "data", "-s", "m.safetensors", "--epochs", "1", "--units", "4",
-                           "--filter-depth", "4", "--batch-size", "32", cwd=work,
-                           preexec=lambda: __import__("os").umask(0o022))
+def test_outputs_respect_the_umask(tmp_path):
+    """safetensors writes files 0600; the model file gets the umask's permissions like every other output."""
+    keras_model = TEST_DATA / "model" / "small_default.h5"
+    result = run_helixtune("convert-model", keras_model, "m.safetensors", cwd=tmp_path,
+                           preexec=lambda: os.umask(0o022))
     assert result.returncode == 0, result.stderr
-    assert (work / "m.safetensors").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "m.safetensors").stat().st_mode & 0o777 == 0o644
 
 
 def test_gff3_header_names_the_model_by_file_name_and_md5(inputs):

@@ -23,11 +23,12 @@ def register(subparsers) -> None:
     fit.add_argument("--fasta", nargs="+", required=True, metavar="FASTA",
                      help="their genomes, in the same order (plain or gzip)")
     fit.add_argument("--predictions", default=None, metavar="H5",
-                     help="a model's predictions of the same genome (one annotation and genome only): "
-                          "calibrate the emission weight by decoding it with several weights and keeping the best "
-                          "gene F1 against the annotation")
+                     help="a model's predictions of the first genome: calibrate the emission weight (and peak "
+                          "threshold) by decoding them with several values and keeping the best gene and CDS-exon "
+                          "F1 against the first annotation")
     fit.add_argument("--genome-h5", default=None, metavar="H5",
-                     help="the genome h5 the predictions were made from (needed with --predictions)")
+                     help="the genome h5 of the first genome that the predictions were made from (needed with "
+                          "--predictions)")
     fit.add_argument("--start-from", default=None, metavar="JSON",
                      help="start from this parameter file (keeps its thresholds and weights)")
     fit.add_argument("-o", "--output", required=True, metavar="JSON", help="parameter file to write")
@@ -42,8 +43,8 @@ def run(args) -> int:
     if len(args.gff3) != len(args.fasta):
         raise HelixtuneError(f"--gff3 names {len(args.gff3)} files but --fasta {len(args.fasta)}; give one genome "
                              "per annotation, in the same order")
-    if args.predictions is not None and (len(args.gff3) != 1 or args.genome_h5 is None):
-        raise HelixtuneError("--predictions needs exactly one --gff3/--fasta pair and --genome-h5")
+    if args.predictions is not None and args.genome_h5 is None:
+        raise HelixtuneError("--predictions needs --genome-h5 (the genome h5 the predictions were made from)")
     base = DecodeParams.load(args.start_from) if args.start_from else None
     params = fit_params(args.gff3, args.fasta, base=base,
                         progress=lambda message: print(message, file=sys.stderr))

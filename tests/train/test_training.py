@@ -295,3 +295,75 @@ def test_durations():
     assert parse_duration("2h") == 7200 and parse_duration("1h30m") == 5400 and parse_duration("1d") == 86400
     with pytest.raises(Exception, match="not a duration"):
         parse_duration("10 minutes")
+
+
+@pytest.fixture
+def micromonas_gene_check_dir(test_data, copy_rows, tiny_length, tmp_path):
+    """Cropped training chunks; validation = two whole Micromonas sequences (both strands, full length)."""
+    folder = tmp_path / "genes"
+    folder.mkdir()
+    copy_rows(test_data / "train" / "training_data.h5", folder / "training_data.h5", [0, 1, 12, 13],
+              length=tiny_length)
+    copy_rows(test_data / "train" / "validation_data.h5", folder / "validation_data.h5", [4, 5, 6, 7])
+    return folder
+
+
+def test_gene_level_check_scores_the_labels_own_genes_perfectly(micromonas_gene_check_dir, tmp_path):
+    from helixtune.decode.label_predictions import write_label_predictions
+    from helixtune.decode.pipeline import decode_to_gff3
+    from helixtune.evaluate.compare import evaluate
+    from helixtune.train.gene_check import GeneLevelCheck
+
+    check = GeneLevelCheck([micromonas_gene_check_dir / "validation_data.h5"], tmp_path / "check", threads=1)
+    labels = tmp_path / "labels.h5"
+    write_label_predictions(check.genome, labels)
+    decode_to_gff3(check.genome, labels, tmp_path / "again.gff3", threads=1, show_progress=False)
+    result = evaluate(check.reference, tmp_path / "again.gff3")
+    assert result["sanity"]["reference"]["genes"] >= 3
+    assert result["features"]["gene"]["f1"] == 1.0
+
+
+def test_select_by_a_gene_level_metric_runs_the_decoder_at_every_check(micromonas_gene_check_dir, tmp_path):
+    """A real (short) tuning run: every check decodes the validation subset; the saved model is the best check."""
+    from helixtune.data import bundled_model_path
+
+    path = tmp_path / "tuned.safetensors"
+    train_model(TrainConfig(data_dir=str(micromonas_gene_check_dir), save_model_path=str(path),
+                            load_model_path=str(bundled_model_path("base_small")), fine_tune_mode="whole",
+                            epochs=1, batch_size=2, val_test_batch_size=2, check_every_nth_batch=1, patience=10,
+                            select_by="cds-exon-f1", seed=1), verbose=False)
+    rows = _rows(tmp_path / "tuned.safetensors.run" / "metrics.csv")
+    assert len(rows) == 2 and all(float(r["gene_check_s"]) >= 0 and int(r["predicted_genes"]) > 0 for r in rows)
+    scores = [float(r["cds_exon_f1"]) for r in rows]
+    _, metadata = model_file.load_model(path)
+    assert metadata["provenance"]["training"]["check"] == scores.index(max(scores)) + 1
+    assert metadata["provenance"]["training"]["selected_by"] == "cds-exon-f1"
+
+
+def test_gene_level_selection_keeps_the_best_check_not_the_best_genic_f1(tiny_data_dir, tmp_path, monkeypatch):
+    """The selection logic on a real tiny run, with the gene-level scores scripted: the 2nd of 4 checks wins."""
+    from helixtune.train import gene_check
+
+    scripted = iter([0.2, 0.6, 0.4, 0.5])
+
+    class ScriptedCheck:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __call__(self, model):
+            score = next(scripted)
+            return {"cds_exon_f1": score, "gene_f1": score, "genes": 10, "reference_genes": 10, "seconds": 0.0}
+
+    monkeypatch.setattr(gene_check, "GeneLevelCheck", ScriptedCheck)
+    path = tmp_path / "m.safetensors"
+    train_model(TrainConfig(data_dir=str(tiny_data_dir), save_model_path=str(path), epochs=2, batch_size=2,
+                            val_test_batch_size=2, check_every_nth_batch=1, patience=10, select_by="gene-f1",
+                            save_every_check=True, **TINY), verbose=False)
+    rows = _rows(tmp_path / "m.safetensors.run" / "metrics.csv")
+    assert [float(r["gene_f1"]) for r in rows] == [0.2, 0.6, 0.4, 0.5]
+    assert [float(r["best_score"]) for r in rows] == [0.2, 0.6, 0.6, 0.6]
+    _, metadata = model_file.load_model(path)
+    assert metadata["provenance"]["training"]["check"] == 2
+    second_check = tmp_path / "m.safetensors.run" / "checks" / "model_e0_epoch_end.safetensors"
+    saved, expected = _tensors(path), _tensors(second_check)
+    assert all(torch.equal(saved[k], expected[k]) for k in expected)

@@ -8,6 +8,8 @@ import os
 import shlex
 import sys
 
+from helixtune.train.gene_check import SELECT_BY
+
 
 def _number_list(text: str):
     """'[0.7, 1.6, 1.2, 1.2]' (upstream's format) or '0.7,1.6,1.2,1.2' -> list of floats; 'None' -> None."""
@@ -71,6 +73,11 @@ def register(subparsers) -> None:
     g.add_argument("--val-test-batch-size", type=int, default=32,
                    help="batch size of the validation checks (default: %(default)s)")
     g.add_argument("--patience", type=int, default=3, help="checks without improvement before stopping")
+    g.add_argument("--select-by", choices=SELECT_BY, default="genic-f1",
+                   help="what picks the best model: base-wise genic F1 (upstream's, default) or sub-genic F1, or the "
+                        "CDS-exon or gene F1 of gene models decoded from a fixed validation subset (slower checks)")
+    g.add_argument("--gene-check-bp", type=int, default=1_000_000,
+                   help="validation bases (whole sequences) decoded by a gene-level check (default 1,000,000)")
     g.add_argument("--max-time", type=_duration, default=None,
                    help="train at most this long in this invocation (e.g. 90s, 30m, 2h, 1h30m), then check, save "
                         "the checkpoint and stop; the same command later goes on from there")
@@ -141,7 +148,8 @@ def run(args) -> int:
         pool_size=args.pool_size, dropout1=args.dropout1, dropout2=args.dropout2, predict_phase=args.predict_phase,
         epochs=args.epochs, batch_size=args.batch_size, val_test_batch_size=args.val_test_batch_size,
         patience=args.patience, check_every_nth_batch=args.check_every_nth_batch,
-        max_time=args.max_time, max_steps=args.max_steps,
+        max_time=args.max_time, max_steps=args.max_steps, select_by=args.select_by,
+        gene_check_bp=args.gene_check_bp,
         checkpoint_every_nth_batch=args.checkpoint_every_nth_batch, optimizer=args.optimizer,
         learning_rate=args.learning_rate, weight_decay=args.weight_decay, clip_norm=args.clip_norm,
         class_weights=args.class_weights, transition_weights=args.transition_weights,

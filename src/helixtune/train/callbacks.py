@@ -2,9 +2,10 @@
 
 A *check* (spec §3.5) computes the base-wise metrics on the whole validation set with the current weights.
 Checks happen after every `check_every_nth_batch`-th batch of an epoch and at the end of every epoch (once
-when both coincide). If the genic F1 beats the best so far, the model is saved (atomically) to
-`save_model_path`; otherwise the no-improvement counter grows and training stops when it reaches `patience`
-(counted in checks, not epochs).
+when both coincide). If the selection score (`--select-by`: upstream's genic F1 by default, or the sub-genic
+F1, or the CDS-exon or gene F1 of decoded gene models, see `gene_check`) beats the best so far, the model is
+saved (atomically) to `save_model_path`; otherwise the no-improvement counter grows and training stops when
+it reaches `patience` (counted in checks, not epochs).
 
 The callback also writes the resume point `<run_dir>/last.ckpt` (atomically) at every check and every
 `checkpoint_every_nth_batch` optimizer steps. The checkpoint holds the weights, optimizer state, loop
@@ -27,6 +28,7 @@ import lightning.pytorch as pl
 import torch
 
 from helixtune.model import model_file
+from helixtune.train.gene_check import basewise_score
 from helixtune.train.module import metrics_from_tensor, metrics_to_tensor
 
 # set by tests to SIGKILL the process right after the given optimizer step (fault injection)
@@ -34,20 +36,23 @@ FAULT_KILL_ENV = "HELIXTUNE_FAULT_KILL_AT_STEP"
 
 CSV_COLUMNS = ["check", "epoch", "batch", "step", "time_s", "cpu_s", "train_loss", "genic_precision", "genic_recall",
                "genic_f1", "sub_genic_f1", "legacy_cds_f1", "ig_f1", "utr_f1", "exon_f1", "intron_f1",
-               "accuracy", "phase_f1", "phase_0_f1", "phase_1_f1", "phase_2_f1", "no_phase_f1", "best_genic_f1",
+               "accuracy", "phase_f1", "phase_0_f1", "phase_1_f1", "phase_2_f1", "no_phase_f1", "cds_exon_f1",
+               "gene_f1", "predicted_genes", "gene_check_s", "select_by", "score", "best_score",
                "improved", "checks_without_improvement"]
 
 
 class CheckCallback(pl.Callback):
     def __init__(self, config, val_loader, batch_sampler, run_dir: Path, model_metadata: dict,
-                 verbose: bool = True):
+                 verbose: bool = True, gene_check=None):
         self.config = config
         self.val_loader = val_loader
         self.batch_sampler = batch_sampler
         self.run_dir = Path(run_dir)
         self.model_metadata = model_metadata
         self.verbose = verbose
-        self.best_genic_f1 = 0.0
+        self.gene_check = gene_check  # GeneLevelCheck for --select-by cds-exon-f1 / gene-f1
+        self.best_score = 0.0  # of the --select-by metric
+        self.score = 0.0  # of the latest check
         self.best_saved = False
         self.checks_without_improvement = 0
         self.history: list[dict] = []
@@ -80,7 +85,7 @@ class CheckCallback(pl.Callback):
 
     # ---- state that goes into the checkpoint ----------------------------------------------------------
     def state_dict(self) -> dict:
-        return {"best_genic_f1": self.best_genic_f1, "best_saved": self.best_saved,
+        return {"best_score": self.best_score, "select_by": self.config.select_by, "best_saved": self.best_saved,
                 "checks_without_improvement": self.checks_without_improvement, "history": self.history,
                 "epoch": self.epoch, "batches_done": self.batches_done, "batches_per_epoch": len(self.batch_sampler),
                 "finished": self.finished, "step": self.step, "elapsed": self.elapsed(), "cpu": self.cpu_seconds(), "identity": self.config.identity(),
@@ -88,8 +93,11 @@ class CheckCallback(pl.Callback):
                 "rng": _rng_state()}
 
     def load_state_dict(self, state: dict) -> None:
-        self.best_genic_f1 = float(state["best_genic_f1"])
+        self.best_score = float(state.get("best_score", state.get("best_genic_f1", 0.0)))
         self.best_saved = bool(state["best_saved"])
+        if state.get("select_by", "genic-f1") != self.config.select_by:
+            # another selection metric: its scores are not comparable; the next check starts the new best
+            self.best_score, self.best_saved = 0.0, False
         self.checks_without_improvement = int(state["checks_without_improvement"])
         self.history = list(state["history"])
         self.epoch = int(state["epoch"])
@@ -170,12 +178,19 @@ class CheckCallback(pl.Callback):
         if trainer.world_size > 1:
             summed = trainer.strategy.reduce(metrics_to_tensor(metrics).to(pl_module.device), reduce_op="sum")
             metrics = metrics_from_tensor(summed, bool(summed[-1].item()))
+        genes = None
+        if self.gene_check is not None:
+            genes = self.gene_check(pl_module.model)
+            score = genes[self.config.select_by.replace("-", "_")]
+        else:
+            score = basewise_score(metrics, self.config.select_by)
+        self.score = score
         f1 = metrics.genic_f1
         # upstream's best starts at 0 and needs a strictly better F1; we also keep the first check's model so a
         # run always leaves a model behind (upstream saves nothing when F1 stays 0)
-        improved = f1 > self.best_genic_f1 or not self.best_saved
+        improved = score > self.best_score or not self.best_saved
         if improved:
-            self.best_genic_f1 = max(f1, self.best_genic_f1)
+            self.best_score = max(score, self.best_score)
             self.checks_without_improvement = 0
             self.best_saved = True
             if trainer.is_global_zero:
@@ -190,6 +205,10 @@ class CheckCallback(pl.Callback):
             self.save_model(pl_module.model, self.run_dir / "checks" / f"model_e{self.epoch}_{label}.safetensors",
                             trainer, f1, batch_idx)
         row = self._row(trainer, pl_module, metrics, improved)
+        row.update(select_by=self.config.select_by, score=score, best_score=self.best_score)
+        if genes is not None:
+            row.update(cds_exon_f1=genes["cds_exon_f1"], gene_f1=genes["gene_f1"], predicted_genes=genes["genes"],
+                       gene_check_s=genes["seconds"])
         self.history.append(row)
         self.last_check_step = trainer.global_step
         if trainer.is_global_zero:
@@ -205,7 +224,7 @@ class CheckCallback(pl.Callback):
                "genic_f1": genic["genic"]["f1"], "sub_genic_f1": genic["sub_genic"]["f1"],
                "legacy_cds_f1": genic["legacy_cds"]["f1"], "ig_f1": genic["ig"]["f1"], "utr_f1": genic["utr"]["f1"],
                "exon_f1": genic["exon"]["f1"], "intron_f1": genic["intron"]["f1"],
-               "accuracy": metrics.genic.accuracy(), "best_genic_f1": self.best_genic_f1, "improved": int(improved),
+               "accuracy": metrics.genic.accuracy(), "improved": int(improved),
                "checks_without_improvement": self.checks_without_improvement}
         if metrics.has_phase:
             phase = metrics.phase.scores()
@@ -219,7 +238,8 @@ class CheckCallback(pl.Callback):
         metadata = dict(self.model_metadata)
         provenance = dict(metadata.get("provenance", {}))
         provenance["training"] = {"epoch": self.epoch, "batch": self.batches_done, "step": trainer.global_step,
-                                  "validation_genic_f1": f1, "check": len(self.history) + 1}
+                                  "validation_genic_f1": f1, "check": len(self.history) + 1,
+                                  "selected_by": self.config.select_by, "validation_score": self.score}
         metadata["provenance"] = provenance
         model_file.save_model(path, model, metadata)
 
@@ -242,8 +262,10 @@ class CheckCallback(pl.Callback):
         loss = row["train_loss"]
         loss_text = "n/a" if loss is None else f"{loss:.4f}"
         print(f"check {row['check']}: epoch {row['epoch']} batch {row['batch']} step {row['step']}: "
-              f"train loss {loss_text}, validation genic F1 {row['genic_f1']:.4f} "
-              f"(best {row['best_genic_f1']:.4f}): {mark}", flush=True)
+              f"train loss {loss_text}, validation genic F1 {row['genic_f1']:.4f}"
+              + ("" if row["select_by"] == "genic-f1" else f", {row['select_by']} {row['score']:.4f}")
+              + (f" ({row['predicted_genes']} genes, check {row['gene_check_s']:.0f} s)" if "gene_f1" in row else "")
+              + f" (best {row['best_score']:.4f}): {mark}", flush=True)
         write_history_csv(self.history, self.csv_path)
         try:
             plot_learning_curves(self.history, self.png_path)

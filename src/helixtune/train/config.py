@@ -34,6 +34,8 @@ class TrainConfig:
     patience: int = 3
     check_every_nth_batch: int = 1_000_000
     checkpoint_every_nth_batch: int = 200  # extra resume points between checks
+    select_by: str = "genic-f1"  # genic-f1 | sub-genic-f1 | cds-exon-f1 | gene-f1 (see train/gene_check.py)
+    gene_check_bp: int = 1_000_000  # validation bases decoded by a gene-level check
     max_time: float | None = None  # seconds of training in this invocation; then check, checkpoint, stop (resumable)
     max_steps: int | None = None  # optimizer steps of the whole run; then check and finish
     optimizer: str = "adamw"
@@ -91,6 +93,12 @@ class TrainConfig:
                                  f"got {len(self.class_weights)}")
         if self.transition_weights is not None and len(self.transition_weights) != 6:
             raise HelixtuneError(f"--transition-weights needs 6 numbers, got {len(self.transition_weights)}")
+        from helixtune.train.gene_check import SELECT_BY
+
+        if self.select_by not in SELECT_BY:
+            raise HelixtuneError(f"--select-by must be one of {', '.join(SELECT_BY)}, got {self.select_by!r}")
+        if self.gene_check_bp < 1:
+            raise HelixtuneError(f"--gene-check-bp must be >= 1, got {self.gene_check_bp}")
         if self.max_time is not None and self.max_time <= 0:
             raise HelixtuneError(f"--max-time must be positive, got {self.max_time}")
         if self.max_steps is not None and self.max_steps < 1:

@@ -101,6 +101,7 @@ def train_model(config: TrainConfig, verbose: bool = True) -> Path:
     from helixtune.train.data import (ChunkDataset, DataOptions, EpochBatchSampler, check_label_quality, collate,
                                       find_data_files)
     from helixtune.train.finetune import build_training_model
+    from helixtune.train.gene_check import GENE_LEVEL, GeneLevelCheck
     from helixtune.train.module import HelixerTrainingModule
 
     trains, vals = find_data_files(config.data_dir)
@@ -181,7 +182,16 @@ def train_model(config: TrainConfig, verbose: bool = True) -> Path:
         "base_model": info["base_model"],
         "base_frozen": info["mode"] not in ("scratch", "whole"),
     }
-    check = CheckCallback(config, val_loader, sampler, run_dir, metadata, verbose=verbose)
+    gene_check = None
+    if config.select_by in GENE_LEVEL:
+        if world > 1:
+            raise HelixtuneError(f"--select-by {config.select_by} runs in one process; use genic-f1 with several "
+                                 "devices")
+        if coverage_tracks:
+            raise HelixtuneError(f"--select-by {config.select_by} does not support coverage models yet; use "
+                                 "genic-f1 or sub-genic-f1")
+        gene_check = GeneLevelCheck(vals, run_dir / "gene_check", max_bp=config.gene_check_bp)
+    check = CheckCallback(config, val_loader, sampler, run_dir, metadata, verbose=verbose, gene_check=gene_check)
     trainer.callbacks.append(check)
     module = HelixerTrainingModule(model, learning_rate=config.learning_rate, weight_decay=config.weight_decay,
                                    clip_norm=config.clip_norm, optimizer=config.optimizer)
@@ -214,5 +224,5 @@ def train_model(config: TrainConfig, verbose: bool = True) -> Path:
         check.finished = "epochs"
     if not save_path.exists():
         raise HelixtuneError(f"training ended without a saved model at {save_path}")
-    _log(f"best validation genic F1 {check.best_genic_f1:.4f}; model: {save_path}; curves and metrics: {run_dir}")
+    _log(f"best validation {config.select_by} {check.best_score:.4f}; model: {save_path}; curves and metrics: {run_dir}")
     return save_path

@@ -23,12 +23,17 @@ def register(subparsers) -> None:
     fit.add_argument("--fasta", nargs="+", required=True, metavar="FASTA",
                      help="their genomes, in the same order (plain or gzip)")
     fit.add_argument("--predictions", default=None, metavar="H5",
-                     help="a model's predictions of the first genome: calibrate the emission weight (and peak "
-                          "threshold) by decoding them with several values and keeping the best gene and CDS-exon "
-                          "F1 against the first annotation")
+                     help="a model's predictions of the first genome (or of --calibration-fasta): calibrate the "
+                          "emission weight by decoding them with several values and keeping the best mean of gene "
+                          "and CDS-exon F1 against that annotation")
     fit.add_argument("--genome-h5", default=None, metavar="H5",
                      help="the genome h5 of the first genome that the predictions were made from (needed with "
                           "--predictions)")
+    fit.add_argument("--calibration-gff3", default=None, metavar="GFF3",
+                     help="calibrate against this annotation instead of the first --gff3 (so the calibration "
+                          "genome can be held out of the fitted statistics)")
+    fit.add_argument("--calibration-fasta", default=None, metavar="FASTA",
+                     help="the genome of --calibration-gff3")
     fit.add_argument("--start-from", default=None, metavar="JSON",
                      help="start from this parameter file (keeps its thresholds and weights)")
     fit.add_argument("-o", "--output", required=True, metavar="JSON", help="parameter file to write")
@@ -45,13 +50,19 @@ def run(args) -> int:
                              "per annotation, in the same order")
     if args.predictions is not None and args.genome_h5 is None:
         raise HelixtuneError("--predictions needs --genome-h5 (the genome h5 the predictions were made from)")
+    if (args.calibration_gff3 is None) != (args.calibration_fasta is None):
+        raise HelixtuneError("--calibration-gff3 and --calibration-fasta go together")
+    if args.calibration_gff3 is not None and args.predictions is None:
+        raise HelixtuneError("--calibration-gff3 needs --predictions (and --genome-h5) of that genome")
     base = DecodeParams.load(args.start_from) if args.start_from else None
     params = fit_params(args.gff3, args.fasta, base=base,
                         progress=lambda message: print(message, file=sys.stderr))
     if args.predictions is not None:
         from helixtune.decode.calibrate import calibrate_emission_weight
 
-        params = calibrate_emission_weight(params, args.genome_h5, args.predictions, args.gff3[0], args.fasta[0],
+        gff3 = args.calibration_gff3 or args.gff3[0]
+        fasta = args.calibration_fasta or args.fasta[0]
+        params = calibrate_emission_weight(params, args.genome_h5, args.predictions, gff3, fasta,
                                            threads=args.threads,
                                            progress=lambda message: print(message, file=sys.stderr))
     params.save(args.output)

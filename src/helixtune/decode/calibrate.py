@@ -14,8 +14,8 @@ import copy
 import tempfile
 from pathlib import Path
 
-WEIGHTS = (1.0, 0.3, 0.1, 0.03)
-PEAKS = (0.8, 0.5)
+WEIGHTS = (0.3, 0.1, 0.03, 0.01, 0.003)
+PEAKS = (0.8,)
 
 
 def calibrate_emission_weight(params, genome_h5, predictions_h5, gff3, fasta, threads=None, weights=WEIGHTS,

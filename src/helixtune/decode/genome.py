@@ -12,6 +12,8 @@ dynamic programme):
   fitted extra cost; AT-AC only when allowed), the acceptor AG (AC for AT-AC); position weight matrices
   score the donor and acceptor contexts against the background; an intron of length L costs the fitted
   `-log2 P(L)` (lengths outside [min, max] are impossible unless an RNA-seq junction supports them).
+* **Coding statistics**: a Markov chain of the CDS (the base after the previous `coding_order` bases, per
+  codon position) against the genome's own chain scores every codon position, as ab initio gene finders do.
 * **Length and frequency priors**: per-base costs for staying intergenic, in a UTR or in the CDS and costs
   for leaving them (geometric lengths with the fitted means), a cost per intron.
 * **Start-codon context**: a position weight matrix around the ATG.
@@ -127,7 +129,7 @@ def _pwm_scores(bases, table, offset):
 
 
 @numba.njit(cache=True, nogil=True)
-def _decode(bases, classes, phases, emission_weight, prior, intron_open, utr_intron_open, type_cost,
+def _decode(bases, classes, phases, emission_weight, coding, coding_order, prior, intron_open, utr_intron_open, type_cost,
             allow_atac, len_cost, min_intron, max_intron, tail_cost, donor_pwm, donor_off, acceptor_pwm,
             acceptor_off, start_pwm, start_off, hint_donor, hint_acceptor, hint_bonus, end_in_intergenic,
             steps, jump_off, jumps, utr_intron, can_donate, column, label):
@@ -143,6 +145,30 @@ def _decode(bases, classes, phases, emission_weight, prior, intron_open, utr_int
     for x in range(n):
         for c in range(7):
             em[x, c] *= emission_weight
+    # the sequence's own coding statistics, per codon position (0: columns CODON1; 1: CODON2 and CODING1; 2: CODON3)
+    n_ctx = 4 ** coding_order
+    if coding.shape[1] == n_ctx and n_ctx > 1:
+        code = np.full(n, -1, np.int64)
+        for x in range(n):
+            for c in range(4):
+                if bases[x, c] > 0.99:
+                    code[x] = c
+        for x in range(coding_order, n):
+            if code[x] < 0:
+                continue
+            ctx = 0
+            valid = True
+            for k in range(x - coding_order, x):
+                if code[k] < 0:
+                    valid = False
+                    break
+                ctx = ctx * 4 + code[k]
+            if not valid:
+                continue
+            em[x, S.EM_CODON1] += coding[0, ctx, code[x]]
+            em[x, S.EM_CODON2] += coding[1, ctx, code[x]]
+            em[x, S.EM_CODING1] += coding[1, ctx, code[x]]
+            em[x, S.EM_CODON3] += coding[2, ctx, code[x]]
     intron_sum = np.zeros(n + 1, np.float64)
     for x in range(n):
         intron_sum[x + 1] = intron_sum[x] + em[x, S.EM_INTRON]

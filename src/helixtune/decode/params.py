@@ -63,6 +63,11 @@ class DecodeParams:
     donor_pwm: list = field(default_factory=list)
     acceptor_pwm: list = field(default_factory=list)
     start_pwm: list = field(default_factory=list)
+    # coding statistics: log2 odds of a base after the `coding_order` bases before it, per codon position,
+    # against the genome's own Markov chain of that order; rows = codon position x context, columns C, A, T, G
+    coding_order: int = 4
+    coding_weight: float = 1.0
+    coding_log_odds: list = field(default_factory=list)
     # candidate regions
     window_size: int = 100
     edge_threshold: float = 0.1
@@ -115,7 +120,8 @@ class DecodeParams:
         def bad(problem):
             raise InputFileError(path, problem)
 
-        for name in ("emission_weight", "splice_weight", "start_weight", "hint_weight", "intron_tail_cost"):
+        for name in ("emission_weight", "splice_weight", "start_weight", "hint_weight", "intron_tail_cost",
+                     "coding_weight"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 bad(f"{name} must be a non-negative number, got {value!r}")
@@ -138,6 +144,11 @@ class DecodeParams:
             table = getattr(self, name)
             if table and (len(table) != width or any(len(row) != 4 for row in table)):
                 bad(f"{name} must be {width} rows of 4 numbers (C, A, T, G)")
+        if not (isinstance(self.coding_order, int) and 0 <= self.coding_order <= 6):
+            bad(f"coding_order must be an integer from 0 to 6, got {self.coding_order!r}")
+        if self.coding_log_odds and (len(self.coding_log_odds) != 3 * 4 ** self.coding_order
+                                     or any(len(row) != 4 for row in self.coding_log_odds)):
+            bad(f"coding_log_odds must be 3 x 4^coding_order = {3 * 4 ** self.coding_order} rows of 4 numbers")
         for motif in ("GT-AG", "GC-AG", "AT-AC"):
             value = self.motif_fraction.get(motif)
             if not isinstance(value, (int, float)) or not 0 < value <= 1:
@@ -183,7 +194,12 @@ class DecodeParams:
             array = np.zeros((width, 4), np.float64) if not table else -weight * np.asarray(table, np.float64)
             return np.ascontiguousarray(array)
 
-        return (float(self.emission_weight), prior, intron_open, utr_intron_open, type_cost,
+        if self.coding_log_odds:
+            coding = -self.coding_weight * np.asarray(self.coding_log_odds, np.float64).reshape(3, -1, 4)
+        else:
+            coding = np.zeros((3, 1, 4), np.float64)
+        return (float(self.emission_weight), np.ascontiguousarray(coding), int(self.coding_order) if
+                self.coding_log_odds else 0, prior, intron_open, utr_intron_open, type_cost,
                 bool(self.allow_noncanonical), len_cost, int(self.min_intron), int(self.max_intron),
                 float(self.intron_tail_cost),
                 pwm(self.donor_pwm, DONOR_WIDTH, self.splice_weight), DONOR_OFFSET,
@@ -209,6 +225,32 @@ def _log_odds(counts: np.ndarray, background: np.ndarray, fixed, pseudo: float =
     table = np.log2(freq / background)
     table[list(fixed)] = 0.0
     return np.round(table, 4).tolist()
+
+
+_CODE = np.full(256, -1, np.int64)
+for _i, _letter in enumerate(LETTERS):
+    _CODE[ord(_letter)] = _i
+    _CODE[ord(_letter.lower())] = _i
+
+
+def _markov_counts(seq: bytes, order: int, counts: np.ndarray, frames) -> None:
+    """Add (context of `order` bases, next base) counts of `seq`; with `frames` = 3, per position i % 3."""
+    codes = _CODE[np.frombuffer(seq, np.uint8)]
+    n = len(codes)
+    if n <= order:
+        return
+    valid = codes >= 0
+    ctx = np.zeros(n - order, np.int64)
+    ok = valid[order:].copy()
+    for k in range(order):
+        ctx = ctx * 4 + np.maximum(codes[k:n - order + k], 0)
+        ok &= valid[k:n - order + k]
+    nxt = codes[order:]
+    if frames is None:
+        np.add.at(counts, (ctx[ok], nxt[ok]), 1.0)
+    else:
+        frame = (np.arange(order, n) % 3)
+        np.add.at(counts, (frame[ok], ctx[ok], nxt[ok]), 1.0)
 
 
 def length_costs(lengths, low: int, high: int, bandwidth: float = 0.12, floor: float = 0.005) -> list:
@@ -248,6 +290,10 @@ def fit_params(gff3_paths, fasta_paths, base: DecodeParams | None = None, progre
     intergenic_bases = genes_total = 0
     n_transcripts = 0
     sources = []
+    order = params.coding_order
+    n_contexts = 4 ** order
+    coding_counts = np.zeros((3, n_contexts, 4))
+    genome_counts = np.zeros((n_contexts, 4))
     for gff3, fasta in zip(gff3_paths, fasta_paths):
         genome = _genome(fasta)
         models = normalise_stop_codons(read_gene_models(gff3), genome, "auto")
@@ -257,6 +303,8 @@ def fit_params(gff3_paths, fasta_paths, base: DecodeParams | None = None, progre
         sources.append({"gff3": Path(gff3).name, "fasta": Path(fasta).name})
         for seq in genome.values():
             composition += _one_hot(seq).sum(axis=0)
+            for strand_seq in (seq, reverse_complement(seq)):
+                _markov_counts(strand_seq, order, genome_counts, None)
         # one transcript per gene: the one with the longest CDS
         chosen = {}
         for t in models.transcripts:
@@ -306,6 +354,7 @@ def fit_params(gff3_paths, fasta_paths, base: DecodeParams | None = None, progre
                     if len(a_ctx) == ACCEPTOR_WIDTH:
                         acceptor += _one_hot(a_ctx)
             cds_seq = t.coding_sequence(genome).upper()
+            _markov_counts(cds_seq, order, coding_counts, 3)
             if cds_seq[:3] == b"ATG":
                 if t.strand == "+":
                     ctx = seq[t.cds_start + START_OFFSET:t.cds_start + START_OFFSET + START_WIDTH]
@@ -337,7 +386,10 @@ def fit_params(gff3_paths, fasta_paths, base: DecodeParams | None = None, progre
     lengths = np.asarray(intron_lengths)
     low = max(20, int(np.quantile(lengths, 0.002)) - 2)
     high = min(5000, max(low + 50, int(math.ceil(np.quantile(lengths, 0.995) * 1.5))))
+    calibration = params.source.get("calibration") if isinstance(params.source, dict) else None
     params.source = {"annotations": sources, "genes": n_transcripts, "introns": int(len(lengths))}
+    if calibration is not None:
+        params.source["calibration"] = calibration  # the emission weight kept from the starting file
     params.mean_intergenic = round(float(intergenic_bases / max(genes_total, 1)), 1)
     params.mean_cds_exon = round(float(np.mean(exon_lengths)), 1)
     params.mean_utr5 = round(float(np.mean(utr5)), 1) if len(utr5) >= 20 else DEFAULT_UTR5
@@ -357,5 +409,8 @@ def fit_params(gff3_paths, fasta_paths, base: DecodeParams | None = None, progre
     params.donor_pwm = _log_odds(donor, background, DONOR_FIXED)
     params.acceptor_pwm = _log_odds(acceptor, background, ACCEPTOR_FIXED)
     params.start_pwm = _log_odds(start, background, START_FIXED)
+    genome_freq = (genome_counts + 1.0) / (genome_counts + 1.0).sum(axis=1, keepdims=True)
+    coding_freq = (coding_counts + 4.0 * genome_freq) / (coding_counts.sum(axis=2, keepdims=True) + 4.0)
+    params.coding_log_odds = np.round(np.log2(coding_freq / genome_freq), 3).reshape(-1, 4).tolist()
     params.validate()
     return params

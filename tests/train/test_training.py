@@ -367,3 +367,11 @@ def test_gene_level_selection_keeps_the_best_check_not_the_best_genic_f1(tiny_da
     second_check = tmp_path / "m.safetensors.run" / "checks" / "model_e0_epoch_end.safetensors"
     saved, expected = _tensors(path), _tensors(second_check)
     assert all(torch.equal(saved[k], expected[k]) for k in expected)
+
+
+def test_self_train_takes_the_same_selection_and_budgets():
+    from helixtune.cli import build_parser
+
+    args = build_parser().parse_args(["self-train", "--fasta", "g.fa", "-l", "bundled", "-o", "out",
+                                      "--select-by", "gene-f1", "--max-time", "1h30m", "--max-steps", "500"])
+    assert (args.select_by, args.max_time, args.max_steps) == ("gene-f1", 5400.0, 500)

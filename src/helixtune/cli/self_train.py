@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 
 from helixtune.cli.annotate import add_decode_arguments, add_strandedness_arguments
+from helixtune.cli.train import duration
+from helixtune.train.gene_check import SELECT_BY
 
 
 def register(subparsers) -> None:
@@ -52,6 +54,11 @@ def register(subparsers) -> None:
                         help="fine-tuning learning rate (1e-3; with a released model, try 1e-4)")
     parser.add_argument("--check-every-nth-batch", type=int, default=1_000_000,
                         help="validate every n batches as well as at each epoch end")
+    parser.add_argument("--select-by", choices=SELECT_BY, default="genic-f1",
+                        help="what picks the tuned checkpoint (as train --select-by; default genic-f1)")
+    parser.add_argument("--max-time", type=duration, default=None,
+                        help="tuning budget per round, e.g. 30m or 1h (as train --max-time)")
+    parser.add_argument("--max-steps", type=int, default=None, help="tuning steps per round (as train --max-steps)")
     parser.add_argument("--no-overlap", dest="overlap", action="store_false", help="predict without overlap")
     parser.add_argument("--predict-batch-size", type=int, default=32, help="windows per network call (32)")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
@@ -89,7 +96,8 @@ def run(args) -> int:
                              args.min_coding_length),
         epochs=args.epochs, patience=args.patience, train_batch_size=args.batch_size,
         learning_rate=SelfTrainOptions.learning_rate if args.learning_rate is None else args.learning_rate,
-        check_every_nth_batch=args.check_every_nth_batch,
+        check_every_nth_batch=args.check_every_nth_batch, select_by=args.select_by, max_time=args.max_time,
+        max_steps=args.max_steps,
         allow_degenerate_labels=args.allow_degenerate_labels, min_genes=args.min_genes,
         reference_gff=args.reference_gff)
     if args.example:

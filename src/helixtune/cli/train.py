@@ -28,7 +28,8 @@ def _devices(text: str):
     return text if text == "auto" else int(text)
 
 
-def _duration(text: str) -> float:
+def duration(text: str) -> float:
+    """argparse type for --max-time: '30m', '1h30m', '90s' or seconds."""
     from helixtune.errors import HelixtuneError
     from helixtune.train.config import parse_duration
 
@@ -78,7 +79,7 @@ def register(subparsers) -> None:
                         "CDS-exon or gene F1 of gene models decoded from a fixed validation subset (slower checks)")
     g.add_argument("--gene-check-bp", type=int, default=1_000_000,
                    help="validation bases (whole sequences) decoded by a gene-level check (default 1,000,000)")
-    g.add_argument("--max-time", type=_duration, default=None,
+    g.add_argument("--max-time", type=duration, default=None,
                    help="train at most this long in this invocation (e.g. 90s, 30m, 2h, 1h30m), then check, save "
                         "the checkpoint and stop; the same command later goes on from there")
     g.add_argument("--max-steps", type=int, default=None,

@@ -63,6 +63,9 @@ class SelfTrainOptions:
     train_batch_size: int = 8
     learning_rate: float = 1e-3
     check_every_nth_batch: int = 1_000_000
+    select_by: str = "genic-f1"  # what picks the tuned checkpoint (train --select-by)
+    max_time: float | None = None  # seconds of tuning per round (train --max-time)
+    max_steps: int | None = None  # optimizer steps of tuning per round (train --max-steps)
     coverage_norm: str = "log"
     # label-quality gate
     allow_degenerate_labels: bool = False
@@ -390,6 +393,7 @@ def _self_train_round(fasta, base_model, out_dir, options: SelfTrainOptions, lab
                          else None, epochs=options.epochs, patience=options.patience,
                          batch_size=options.train_batch_size, val_test_batch_size=options.batch_size,
                          learning_rate=options.learning_rate, check_every_nth_batch=options.check_every_nth_batch,
+                         select_by=options.select_by, max_time=options.max_time, max_steps=options.max_steps,
                          seed=options.seed, accelerator="cpu" if options.device == "cpu" else "auto",
                          allow_degenerate_labels=options.allow_degenerate_labels,
                          min_genic_fraction=options.min_genic_fraction,
@@ -397,7 +401,8 @@ def _self_train_round(fasta, base_model, out_dir, options: SelfTrainOptions, lab
     paths["tuned_model"].parent.mkdir(parents=True, exist_ok=True)
     run.step("fine-tune", {"mode": mode, "epochs": options.epochs, "patience": options.patience,
                            "batch": options.train_batch_size, "lr": options.learning_rate,
-                           "check_every": options.check_every_nth_batch}, [paths["tuned_model"]],
+                           "check_every": options.check_every_nth_batch, "select_by": options.select_by,
+                           "max_time": options.max_time, "max_steps": options.max_steps}, [paths["tuned_model"]],
              lambda: {"model": str(train_model(config))})
 
     # 5. tuned model: predict, decode

@@ -7,7 +7,9 @@ an introns. What differs is how a path is scored (all costs in bits, float64, mi
 dynamic programme):
 
 * **Network evidence** is `emission_weight * -log2(p)` of the class (and codon-phase) probabilities, as
-  HelixerPost's costs with its codon-position-2 quirk corrected.
+  HelixerPost's costs with its codon-position-2 quirk corrected (relative to the best class), plus
+  `confident_weight` per bit beyond `confident_bits`: a class the network rules out almost certainly
+  (p below about 1e-4 of the best) stays ruled out even when the emission weight is small.
 * **Introns are explicit-duration steps** from a donor to an acceptor: a donor must read GT (or GC, at a
   fitted extra cost; AT-AC only when allowed), the acceptor AG (AC for AT-AC); position weight matrices
   score the donor and acceptor contexts against the background; an intron of length L costs the fitted
@@ -129,7 +131,7 @@ def _pwm_scores(bases, table, offset):
 
 
 @numba.njit(cache=True, nogil=True)
-def _decode(bases, classes, phases, emission_weight, coding, coding_order, prior, intron_open, utr_intron_open, type_cost,
+def _decode(bases, classes, phases, emission_weight, knee_bits, knee_weight, coding, coding_order, prior, intron_open, utr_intron_open, type_cost,
             allow_atac, len_cost, min_intron, max_intron, tail_cost, donor_pwm, donor_off, acceptor_pwm,
             acceptor_off, start_pwm, start_off, hint_donor, hint_acceptor, hint_bonus, end_in_intergenic,
             steps, jump_off, jumps, utr_intron, can_donate, column, label):
@@ -144,7 +146,10 @@ def _decode(bases, classes, phases, emission_weight, coding, coding_order, prior
     em = emission_costs(classes, phases, COST_CORRECTED)
     for x in range(n):
         for c in range(7):
-            em[x, c] *= emission_weight
+            pen = em[x, c]
+            em[x, c] = emission_weight * pen
+            if pen > knee_bits:  # near-certain predictions keep their weight however small emission_weight is
+                em[x, c] += knee_weight * (pen - knee_bits)
     # the sequence's own coding statistics, per codon position (0: columns CODON1; 1: CODON2 and CODING1; 2: CODON3)
     n_ctx = 4 ** coding_order
     if coding.shape[1] == n_ctx and n_ctx > 1:

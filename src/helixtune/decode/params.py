@@ -41,6 +41,8 @@ class DecodeParams:
 
     source: dict = field(default_factory=dict)
     emission_weight: float = 1.0
+    confident_bits: float = 13.3  # beyond this many bits below the best class (p ratio ~1e-4) ...
+    confident_weight: float = 1.0  # ... each further bit costs this much on top of emission_weight
     splice_weight: float = 1.0
     start_weight: float = 1.0
     allow_noncanonical: bool = False
@@ -121,7 +123,7 @@ class DecodeParams:
             raise InputFileError(path, problem)
 
         for name in ("emission_weight", "splice_weight", "start_weight", "hint_weight", "intron_tail_cost",
-                     "coding_weight"):
+                     "coding_weight", "confident_bits", "confident_weight"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 bad(f"{name} must be a non-negative number, got {value!r}")
@@ -198,7 +200,8 @@ class DecodeParams:
             coding = -self.coding_weight * np.asarray(self.coding_log_odds, np.float64).reshape(3, -1, 4)
         else:
             coding = np.zeros((3, 1, 4), np.float64)
-        return (float(self.emission_weight), np.ascontiguousarray(coding), int(self.coding_order) if
+        return (float(self.emission_weight), float(self.confident_bits), float(self.confident_weight),
+                np.ascontiguousarray(coding), int(self.coding_order) if
                 self.coding_log_odds else 0, prior, intron_open, utr_intron_open, type_cost,
                 bool(self.allow_noncanonical), len_cost, int(self.min_intron), int(self.max_intron),
                 float(self.intron_tail_cost),

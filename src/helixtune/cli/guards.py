@@ -147,14 +147,16 @@ def _check_train_inputs(args) -> None:
     import h5py
 
     from helixtune.errors import InputFileError
-    from helixtune.train.data import find_data_files
 
     checkpoint = train_run_dir(args) / "last.ckpt"
     if not args.restart and checkpoint.exists() and not zipfile.is_zipfile(checkpoint):
         problem = "is empty" if checkpoint.stat().st_size == 0 else "is not a training checkpoint"
         raise InputFileError(checkpoint, f"{problem} (a save that was cut short?); pass --restart to start over")
-    trains, vals = find_data_files(args.data_dir)
-    for path in trains + vals:
+    # missing folders or files are reported by training itself, after its own checks of the options
+    data_dir = Path(args.data_dir)
+    found = sorted(data_dir.glob("training_data*h5")) + sorted(data_dir.glob("validation_data*h5")) \
+        if data_dir.is_dir() else []
+    for path in found:
         try:
             with h5py.File(path, "r") as h5:
                 has_labels = "data/y" in h5

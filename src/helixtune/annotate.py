@@ -86,8 +86,11 @@ def annotate(fasta, model_path, gff_output_path, species: str | None = None, sub
              overlap_core_length: int | None = None, batch_size: int = 32, device: str = "cpu",
              threads: int | None = None, decode_options: DecodeOptions | None = None, temporary_dir=None,
              compression: str = "gzip", bam=None, strandedness: str | None = None,
-             pretrained_model_path=None) -> AnnotateSummary:
+             pretrained_model_path=None, decoder_options: dict | None = None) -> AnnotateSummary:
     """Annotate the genome in `fasta` with the model; write GFF3 to `gff_output_path`.
+
+    `decoder_options`: extra keywords of `decode_to_gff3` choosing the decoder (e.g. {"decoder": "genome",
+    "params": ..., "hints_bam": [...], "strandedness": ...}); default the helixerpost decoder.
 
     `bam` + `strandedness`: RNA-seq alignments for a model that takes coverage input (added to the
     temporary genome file with add-coverage, dataset prefix `rnaseq`).
@@ -151,7 +154,7 @@ def annotate(fasta, model_path, gff_output_path, species: str | None = None, sub
                                  edge_threshold=decode_options.edge_threshold,
                                  peak_threshold=decode_options.peak_threshold,
                                  min_coding_length=decode_options.min_coding_length, species=species,
-                                 threads=threads)
+                                 threads=threads, **(decoder_options or {}))
         done = time.perf_counter()
     return AnnotateSummary(str(gff_output_path), species, length, encoded.n_sequences, encoded.n_bases,
                            decoded.genes, encoded_at - started, predicted_at - encoded_at, done - predicted_at)

@@ -203,3 +203,18 @@ def test_region_cap_keeps_the_decode_working(test_data, tmp_path):
     summary = decode_to_gff3(test_data / "decode" / "fx101_genome.h5", test_data / "decode" / "fx101_predictions.h5",
                              out, decoder="genome", params=params, threads=1, show_progress=False)
     assert summary.split_regions > 0 and summary.genes > 0
+
+
+def test_annotate_decodes_with_the_genome_decoder_on_request(test_data, tmp_path, capsys):
+    data = test_data / "pseudolabel"
+    out = tmp_path / "genome.gff3"
+    assert main(["annotate", "--fasta", str(data / "spombe_chrI_200000-240000.fa"), "-l",
+                 str(data / "spombe_small_base.safetensors"), "-o", str(out), "--species", "Spombe",
+                 "--subsequence-length", "9990", "--threads", "1", "--decoder", "genome"]) == 0
+    assert "genes" in capsys.readouterr().err
+    models = read_gene_models(out)
+    genome = _genome_of(data / "spombe_chrI_200000-240000.fa")
+    assert models.transcripts
+    for t in models.transcripts:
+        for motif in t.splice_motifs(genome[t.seqid]):
+            assert motif in (b"GTAG", b"GCAG")

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "helixtune.cli.convert_model",
     "helixtune.cli.predict",
     "helixtune.cli.decode",
+    "helixtune.cli.decode_params",
     "helixtune.cli.add_coverage",
     "helixtune.cli.select_confident",
     "helixtune.cli.split",

@@ -53,12 +53,16 @@ def register(subparsers) -> None:
     add_strandedness_arguments(parser)
     parser.add_argument("--pretrained-model-path", default=None, help="upstream Keras coverage models: their base")
     add_decode_arguments(parser)
+    from helixtune.cli.decode import add_genome_decoder_arguments
+
+    add_genome_decoder_arguments(parser)
     parser.add_argument("--compression", choices=("gzip", "lzf"), default="gzip", help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
     from helixtune.annotate import DecodeOptions, annotate
+    from helixtune.cli.decode import genome_decoder_keywords
     from helixtune.errors import HelixtuneError
 
     if args.bam and not args.strandedness:
@@ -71,7 +75,8 @@ def run(args) -> int:
                        decode_options=DecodeOptions(args.window_size, args.edge_threshold, args.peak_threshold,
                                                     args.min_coding_length),
                        temporary_dir=args.temporary_dir, compression=args.compression, bam=args.bam,
-                       strandedness=args.strandedness, pretrained_model_path=args.pretrained_model_path)
+                       strandedness=args.strandedness, pretrained_model_path=args.pretrained_model_path,
+                       decoder_options=genome_decoder_keywords(args))
     print(f"annotated {summary.sequences} sequences ({summary.bases:,} bp, subsequence length "
           f"{summary.subsequence_length}): {summary.genes} genes in {summary.gff_path} "
           f"(encode {summary.seconds_encode:.1f} s, predict {summary.seconds_predict:.1f} s, "

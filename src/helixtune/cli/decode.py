@@ -1,5 +1,5 @@
 """`helixtune decode` (alias `helixer-post`): genome h5 + predictions h5 -> GFF3, as HelixerPost or with the
-genome decoder (`--decoder genome`). Also registers `helixtune decode-params` (helixtune.cli.decode_params)."""
+genome decoder (`--decoder genome`)."""
 
 from __future__ import annotations
 
@@ -90,10 +90,6 @@ def register(subparsers) -> None:
     parser.add_argument("--threads", type=int, default=None, help="regions decoded in parallel (default: all cores)")
     add_genome_decoder_arguments(parser)
     parser.set_defaults(func=run)
-
-    from helixtune.cli import decode_params
-
-    decode_params.register(subparsers)
 
 
 def parse_arguments(args) -> dict:

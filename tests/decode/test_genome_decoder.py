@@ -218,3 +218,29 @@ def test_annotate_decodes_with_the_genome_decoder_on_request(test_data, tmp_path
     for t in models.transcripts:
         for motif in t.splice_motifs(genome[t.seqid]):
             assert motif in (b"GTAG", b"GCAG")
+
+
+def test_fit_calibrates_the_emission_weight_against_a_models_predictions(test_data, tmp_path, capsys):
+    data = test_data / "pseudolabel"
+    fasta, gff3 = data / "spombe_chrI_200000-240000.fa", data / "spombe_chrI_200000-240000.reference.gff3"
+    genome_h5, predictions = tmp_path / "genome.h5", tmp_path / "predictions.h5"
+    assert main(["encode", "--fasta-path", str(fasta), "--h5-output-path", str(genome_h5), "--species", "Spombe",
+                 "--subsequence-length", "9990"]) == 0
+    assert main(["predict", "-l", str(data / "spombe_small_base.safetensors"), "-t", str(genome_h5), "-p",
+                 str(predictions), "--threads", "1"]) == 0
+    out = tmp_path / "params.json"
+    assert main(["decode-params", "fit", "--gff3", str(example_path("spombe_pieces.gff3.gz")),
+                 "--fasta", str(example_path("spombe_pieces.fa.gz")), "--predictions", str(predictions),
+                 "--genome-h5", str(genome_h5), "--calibration-gff3", str(gff3), "--calibration-fasta", str(fasta),
+                 "--threads", "1", "-o", str(out)]) == 0
+    params = DecodeParams.load(out)
+    grid = params.source["calibration"]["grid"]
+    assert len(grid) == 5
+    best = max(grid, key=lambda g: g["gene_f1"] + g["cds_exon_f1"])
+    assert params.emission_weight == best["emission_weight"]
+    # the statistics come from the --gff3 annotation only, not from the calibration genome
+    assert [a["gff3"] for a in params.source["annotations"]] == ["spombe_pieces.gff3.gz"]
+    capsys.readouterr()
+    assert main(["decode-params", "fit", "--gff3", str(gff3), "--fasta", str(fasta), "--predictions",
+                 str(predictions), "-o", str(tmp_path / "x.json")]) != 0
+    assert "--predictions needs --genome-h5" in capsys.readouterr().err

@@ -244,3 +244,23 @@ def test_fit_calibrates_the_emission_weight_against_a_models_predictions(test_da
     assert main(["decode-params", "fit", "--gff3", str(gff3), "--fasta", str(fasta), "--predictions",
                  str(predictions), "-o", str(tmp_path / "x.json")]) != 0
     assert "--predictions needs --genome-h5" in capsys.readouterr().err
+
+
+def test_splice_sites_are_read_in_the_sequence_and_ns_match_none(slice_files, tmp_path):
+    _, genome, bam = slice_files
+    predictions = tmp_path / "predictions.h5"
+    _neutral_predictions(predictions, intron_says=0.3)
+    masked = tmp_path / "masked.h5"
+    shutil.copy(genome, masked)
+    with h5py.File(masked, "r+") as h5:
+        x = h5["data/X"][0]
+        x[INTRON[0]:INTRON[0] + 2] = 0.25  # the donor's GT becomes NN
+        h5["data/X"][0] = x
+    params = DecodeParams.load()
+    params.emission_weight = 0.3
+    out = tmp_path / "masked.gff3"
+    decode_to_gff3(masked, predictions, out, decoder="genome", params=params, hints_bam=[bam],
+                   strandedness="second_read_is_sense_strand", threads=1, show_progress=False)
+    introns = _introns(out)
+    assert introns and (SLICE, "+", *INTRON) not in introns
+    assert all(s != INTRON[0] for _, _, s, _ in introns)

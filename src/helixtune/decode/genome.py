@@ -180,22 +180,29 @@ def _decode(bases, classes, phases, emission_weight, knee_bits, knee_weight, cod
     donor_score = _pwm_scores(bases, donor_pwm, donor_off)
     acceptor_score = _pwm_scores(bases, acceptor_pwm, acceptor_off)
     start_score = _pwm_scores(bases, start_pwm, start_off)
+    # splice motifs must be read in the sequence: unlike codons, an N (or other ambiguity code) matches none
+    sure = np.empty((n + 1, 4), np.bool_)
+    for x in range(n):
+        for c in range(4):
+            sure[x, c] = bases[x, c] > 0.99
+    for c in range(4):
+        sure[n, c] = False
     # donor type at x (first intron base): 0 GT, 1 GC, 2 AT (AT-AC, only when allowed), -1 none
     donor_type = np.full(n + 1, -1, np.int64)
     for x in range(n - 1):
-        if ok[x, 3] and ok[x + 1, 2]:
+        if sure[x, 3] and sure[x + 1, 2]:
             donor_type[x] = 0
-        elif ok[x, 3] and ok[x + 1, 0]:
+        elif sure[x, 3] and sure[x + 1, 0]:
             donor_type[x] = 1
-        elif allow_atac and ok[x, 1] and ok[x + 1, 2]:
+        elif allow_atac and sure[x, 1] and sure[x + 1, 2]:
             donor_type[x] = 2
     # acceptor sites a (first base after the intron): AG at a-2, a-1 (AC for AT-AC)
     ag = np.zeros(n + 1, np.bool_)
     ac = np.zeros(n + 1, np.bool_)
     n_acc = 0
     for a in range(2, n + 1):
-        ag[a] = ok[a - 2, 1] and ok[a - 1, 3]
-        ac[a] = allow_atac and ok[a - 2, 1] and ok[a - 1, 0]
+        ag[a] = sure[a - 2, 1] and sure[a - 1, 3]
+        ac[a] = allow_atac and sure[a - 2, 1] and sure[a - 1, 0]
         if ag[a] or ac[a]:
             n_acc += 1
     acc_pos = np.empty(n_acc, np.int64)

@@ -151,10 +151,7 @@ def decode_genome(genome_h5, predictions_h5, out_gff3, window_size=None, edge_th
         bar = progress_bar(total=n_regions, desc="decode (genome)", unit="region") if show_progress else None
 
         def solve(bases, classes, phases, hints, end_ig):
-            runs = solve_genome_region(bases, classes, phases, compiled, hints, end_ig)
-            if bar is not None:
-                bar.update(0)
-            return runs
+            return solve_genome_region(bases, classes, phases, compiled, hints, end_ig)
 
         try:
             with atomic_output(out_gff3) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as out:

@@ -3,7 +3,7 @@
 The states are HelixerPost's 13 primary states (intergenic, 5' UTR, the three bases of ATG, three codon
 positions, the stop-codon prefixes T / TA / TG and the last stop base, 3' UTR), with the same codon rules:
 ATG to start, no in-frame stop, a stop codon TAA / TAG / TGA to end, start and stop codons may be split by
-an introns. What differs is how a path is scored (all costs in bits, float64, minimised by a Viterbi
+introns. What differs is how a path is scored (all costs in bits, float64, minimised by a Viterbi
 dynamic programme):
 
 * **Network evidence** is `emission_weight * -log2(p)` of the class (and codon-phase) probabilities, as

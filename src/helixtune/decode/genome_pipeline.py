@@ -138,12 +138,11 @@ def decode_genome(genome_h5, predictions_h5, out_gff3, window_size=None, edge_th
             junctions = count_junctions(hints_bam, check_strandedness(strandedness),
                                         {seq.seqid: seq.length for seq in inputs.sequences})
         # 1-2: candidate regions of every strand
-        plan = []  # (seq, reverse, [(start, end, end_in_intergenic)])
+        plan = []  # per sequence: [(reverse, [(start, end)])] for both strands
         for seq in inputs.sequences:
-            for reverse in (False, True):
-                found = _scan_strand(inputs, seq, reverse, window_size, edge, peak)
-                plan.append((seq, reverse, widen_and_merge(found, params.region_margin, seq.length)))
-        n_regions = sum(len(regions) for _, _, regions in plan)
+            plan.append([(reverse, widen_and_merge(_scan_strand(inputs, seq, reverse, window_size, edge, peak),
+                                                   params.region_margin, seq.length)) for reverse in (False, True)])
+        n_regions = sum(len(regions) for strands in plan for _, regions in strands)
         # compile (or load the cached compilation) once, before the workers start
         solve_genome_region(np.zeros((1, 4), np.float32), np.zeros((1, 4), np.float32),
                             np.zeros((1, 4), np.float32), compiled)
@@ -157,11 +156,9 @@ def decode_genome(genome_h5, predictions_h5, out_gff3, window_size=None, edge_th
             with atomic_output(out_gff3) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as out:
                 out.write(gff3.file_header(name, inputs.model_md5sum))
                 pending: collections.deque = collections.deque()
-                for seq in inputs.sequences:
+                for seq, strands in zip(inputs.sequences, plan):
                     jobs = []
-                    for plan_seq, reverse, regions in plan:
-                        if plan_seq is not seq:
-                            continue
+                    for reverse, regions in strands:
                         hints_all = stream_hints(junctions.get((seq.seqid, "-" if reverse else "+"), {}), reverse,
                                                  seq.length)
                         summary.hinted_junctions += len(hints_all[0])

@@ -23,12 +23,25 @@ DEFAULT_SUBSEQUENCE_LENGTH = 21384
 
 @dataclass
 class DecodeOptions:
-    """HelixerPost's positional parameters, with Helixer.py's defaults."""
+    """HelixerPost's positional parameters, with Helixer.py's defaults; the decoder and its parameter file."""
 
     window_size: int = 100
     edge_threshold: float = 0.1
     peak_threshold: float = 0.8
     min_coding_length: int = 100
+    decoder: str = "helixerpost"  # or "genome" (see docs/decode.md)
+    params: str | None = None  # genome decoder parameter file (None: the bundled one)
+
+    def keywords(self) -> dict:
+        """`decode_to_gff3` keywords; the decoder fields only when not the defaults (so pipeline step keys
+        recorded before they existed still match)."""
+        import dataclasses
+
+        values = dataclasses.asdict(self)
+        for name in ("decoder", "params"):
+            if values[name] == getattr(DecodeOptions, name):
+                del values[name]
+        return values
 
 
 @dataclass

@@ -264,3 +264,16 @@ def test_splice_sites_are_read_in_the_sequence_and_ns_match_none(slice_files, tm
     introns = _introns(out)
     assert introns and (SLICE, "+", *INTRON) not in introns
     assert all(s != INTRON[0] for _, _, s, _ in introns)
+
+
+def test_decoder_choice_reaches_annotate_and_self_train_options():
+    from helixtune.annotate import DecodeOptions
+    from helixtune.cli import build_parser
+
+    # the default keywords are those recorded before the decoder could be chosen (pipeline step keys match)
+    assert DecodeOptions().keywords() == {"window_size": 100, "edge_threshold": 0.1, "peak_threshold": 0.8,
+                                          "min_coding_length": 100}
+    assert DecodeOptions(decoder="genome", params="p.json").keywords()["decoder"] == "genome"
+    args = build_parser().parse_args(["self-train", "--fasta", "g.fa", "-l", "m.safetensors", "--out", "o",
+                                      "--decoder", "genome", "--params", "p.json"])
+    assert (args.decoder, args.decode_params) == ("genome", "p.json")

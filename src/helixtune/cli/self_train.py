@@ -64,6 +64,11 @@ def register(subparsers) -> None:
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
     add_decode_arguments(parser)
+    parser.add_argument("--decoder", choices=("helixerpost", "genome"), default="helixerpost",
+                        help="decoder of both models' predictions (pseudolabels and result): 'helixerpost' "
+                             "(default) or 'genome' (see docs/decode.md)")
+    parser.add_argument("--params", dest="decode_params", default=None, metavar="JSON",
+                        help="genome decoder parameters (default: the bundled fungal parameters)")
     parser.add_argument("--allow-degenerate-labels", action="store_true",
                         help="go on even when the label-quality gate finds the pseudolabels degenerate")
     parser.add_argument("--min-genes", type=int, default=5, help="gate: fewest genes the base model must yield (5)")
@@ -78,6 +83,8 @@ def run(args) -> int:
     from helixtune.errors import HelixtuneError
     from helixtune.pseudolabel.pipeline import SelfTrainOptions, self_train
 
+    if args.decode_params is not None and args.decoder != "genome":
+        raise HelixtuneError("--params needs --decoder genome")
     if args.example and (args.fasta or args.reference_gff):
         raise HelixtuneError("--example brings its own genome and reference; drop --fasta / --reference-gff")
     if not args.example and not (args.fasta and args.model):
@@ -93,7 +100,7 @@ def run(args) -> int:
         device=args.device, threads=args.threads,
         decode=DecodeOptions(args.window_size, args.edge_threshold,
                              DecodeOptions.peak_threshold if args.peak_threshold is None else args.peak_threshold,
-                             args.min_coding_length),
+                             args.min_coding_length, args.decoder, args.decode_params),
         epochs=args.epochs, patience=args.patience, train_batch_size=args.batch_size,
         learning_rate=SelfTrainOptions.learning_rate if args.learning_rate is None else args.learning_rate,
         check_every_nth_batch=args.check_every_nth_batch, select_by=args.select_by, max_time=args.max_time,

@@ -325,7 +325,7 @@ def _self_train_round(fasta, base_model, out_dir, options: SelfTrainOptions, lab
     run = _Run(out_dir, n_steps, label)
     predict_options = PredictOptions(batch_size=options.batch_size, overlap=options.overlap, device=options.device,
                                      threads=options.threads)
-    decode_key = dataclasses.asdict(options.decode)
+    decode_key = options.decode.keywords()
 
     # 1. encode (+ coverage)
     run.step("encode", {"fasta": _file_identity(fasta), "species": species, "length": length}, [paths["genome"]],

@@ -149,3 +149,19 @@ def test_training_samples_carry_whether_their_genome_annotates_utrs(fungi, tmp_p
               tmp_path / "no_utr.h5", "Pjirovecii", subsequence_length=10692, utr_annotated="no")
     dataset = ChunkDataset([tmp_path / "no_utr.h5"], "val", DataOptions())
     assert len(dataset) and not dataset[0]["utr_known"]
+
+
+def test_a_feature_beyond_the_sequence_end_is_a_one_line_error(fungi, tmp_path):
+    from helixtune.errors import InputFileError
+
+    lines = gzip.open(fungi / "pjirovecii_CAKM01000028.gff3.gz", "rt").read().splitlines(keepends=True)
+    cds = next(i for i, line in enumerate(lines) if "\tCDS\t" in line)
+    columns = lines[cds].split("\t")
+    columns[4] = "1000000000"
+    lines[cds] = "\t".join(columns)
+    broken = tmp_path / "beyond.gff3"
+    broken.write_text("".join(lines))
+    with pytest.raises(InputFileError, match=rf"line {cds + 1}: CDS ends at 1,000,000,000, beyond the end of "
+                                             r"'CAKM01000028.1' \(20,287 bp"):
+        import_gff(broken, fungi / "pjirovecii_CAKM01000028.fa.gz", tmp_path / "db.sqlite3", "x")
+    assert not (tmp_path / "db.sqlite3").exists()

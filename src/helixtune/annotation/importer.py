@@ -105,6 +105,20 @@ def map_seqids(annotation: GffAnnotation, fasta_ids: list[str], gff_path) -> dic
     return mapping
 
 
+def refuse_features_beyond_ends(annotation: GffAnnotation, mapping: dict[str, str], lengths: dict[str, int],
+                                gff_path) -> None:
+    """A feature that ends past its sequence is a broken file (or the wrong FASTA): one line naming it."""
+    for seqid, genes in annotation.genes_by_seqid.items():
+        length = lengths[mapping[seqid]]
+        for gene in genes:
+            records = [gene.record] + [r for t in gene.transcripts for r in (t.record, *t.exons, *t.cds)]
+            for record in records:
+                if record.end > length:
+                    raise InputFileError(gff_path, f"{record.type} ends at {record.end:,}, beyond the end of "
+                                                   f"'{seqid}' ({length:,} bp in the FASTA)",
+                                         f"line {record.line_number}")
+
+
 def _write_database(tmp_db: Path, gff3, fasta, species, accession, version, acquired_from,
                     min_intron_length: int, utr_annotated: str, partial_genes: str) -> ImportSummary:
     summary = ImportSummary(species)
@@ -123,14 +137,17 @@ def _write_database(tmp_db: Path, gff3, fasta, species, accession, version, acqu
         writer = StoreWriter(connection)
         writer.add_genome(species, accession, version, acquired_from)
         coordinate_ids: dict[str, int] = {}
+        lengths: dict[str, int] = {}
         for seqid, sequence in iter_fasta(fasta):
             coordinate_ids[seqid] = len(coordinate_ids) + 1
             writer.add_coordinate(coordinate_ids[seqid], seqid, sequence, hashlib.sha1(sequence).hexdigest())
             summary.n_sequences += 1
             summary.n_bases += len(sequence)
+            lengths[seqid] = len(sequence)
             log.info(f"Added coordinate object for FASTA sequence with seqid {seqid}")
         connection.commit()
         mapping = map_seqids(annotation, list(coordinate_ids), gff3)
+        refuse_features_beyond_ends(annotation, mapping, lengths, gff3)
 
         ids = IdCounter()
         seqids = list(annotation.genes_by_seqid)

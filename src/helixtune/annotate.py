@@ -19,6 +19,10 @@ from helixtune.errors import HelixtuneError, InputFileError
 
 LINEAGE_SUBSEQUENCE_LENGTHS = {"vertebrate": 213840, "land_plant": 64152, "fungi": 21384, "invertebrate": 213840}
 DEFAULT_SUBSEQUENCE_LENGTH = 21384
+# annotate's decoder when none is named: the genome decoder, which on S. pombe chromosome I turns the bundled
+# model's predictions into gene models with gene F1 0.306 where HelixerPost's decoder reaches 0.038
+# (bench/decode_genome_vs_helixerpost.py, docs/decode.md)
+ANNOTATE_DECODER = "genome"
 
 
 @dataclass
@@ -102,8 +106,9 @@ def annotate(fasta, model_path, gff_output_path, species: str | None = None, sub
              pretrained_model_path=None, decoder_options: dict | None = None) -> AnnotateSummary:
     """Annotate the genome in `fasta` with the model; write GFF3 to `gff_output_path`.
 
-    `decoder_options`: extra keywords of `decode_to_gff3` choosing the decoder (e.g. {"decoder": "genome",
-    "params": ..., "hints_bam": [...], "strandedness": ...}); default the helixerpost decoder.
+    `decoder_options`: extra keywords of `decode_to_gff3` choosing the decoder (e.g. {"decoder": "helixerpost"},
+    or {"decoder": "genome", "params": ..., "hints_bam": [...], "strandedness": ...}); default: the genome
+    decoder (`ANNOTATE_DECODER`) with its bundled fungal parameters.
 
     `bam` + `strandedness`: RNA-seq alignments for a model that takes coverage input (added to the
     temporary genome file with add-coverage, dataset prefix `rnaseq`).
@@ -167,7 +172,7 @@ def annotate(fasta, model_path, gff_output_path, species: str | None = None, sub
                                  edge_threshold=decode_options.edge_threshold,
                                  peak_threshold=decode_options.peak_threshold,
                                  min_coding_length=decode_options.min_coding_length, species=species,
-                                 threads=threads, **(decoder_options or {}))
+                                 threads=threads, **(decoder_options or {"decoder": ANNOTATE_DECODER}))
         done = time.perf_counter()
     return AnnotateSummary(str(gff_output_path), species, length, encoded.n_sequences, encoded.n_bases,
                            decoded.genes, encoded_at - started, predicted_at - encoded_at, done - predicted_at)

@@ -12,12 +12,13 @@ USAGE_FORMS = ("GENOME_H5 PREDICTIONS_H5 OUT_GFF3",
 DEFAULTS = {"window_size": 100, "edge_threshold": 0.1, "peak_threshold": 0.8, "min_coding_length": 60}
 
 
-def add_genome_decoder_arguments(parser, hints: bool = True) -> None:
-    """--decoder, --params and (with `hints`) --hints-bam and its strandedness options."""
-    parser.add_argument("--decoder", choices=("helixerpost", "genome"), default="helixerpost",
-                        help="'helixerpost' (default): HelixerPost's HMM, byte-identical output; 'genome': the same "
-                             "gene grammar with splice sites and start codons checked against the sequence and "
-                             "lineage length statistics (see docs/decode.md)")
+def add_genome_decoder_arguments(parser, hints: bool = True, default: str = "helixerpost") -> None:
+    """--decoder (default `default`), --params and (with `hints`) --hints-bam and its strandedness options."""
+    marks = {name: " (default)" if name == default else "" for name in ("helixerpost", "genome")}
+    parser.add_argument("--decoder", choices=("helixerpost", "genome"), default=default,
+                        help=f"'helixerpost'{marks['helixerpost']}: HelixerPost's HMM, byte-identical output; "
+                             f"'genome'{marks['genome']}: the same gene grammar with splice sites and start codons "
+                             "checked against the sequence and lineage length statistics (see docs/decode.md)")
     parser.add_argument("--params", dest="decode_params", default=None, metavar="JSON",
                         help="genome decoder parameters from `helixtune decode-params fit` (default: the bundled "
                              "fungal parameters); its thresholds apply unless given as options")

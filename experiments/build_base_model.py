@@ -22,7 +22,6 @@ can train side by side on two cores at equal compute.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -66,11 +65,9 @@ TRAIN_OPTIONS = ["--batch-size", "8", "--val-test-batch-size", "16", "--epochs",
 
 
 def md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    from helixtune.model.model_file import file_md5
+
+    return file_md5(path)
 
 
 def helixtune(*args, log: Path | None = None, env: dict | None = None) -> None:

@@ -187,14 +187,11 @@ def decode_genome(genome_h5, predictions_h5, out_gff3, window_size=None, edge_th
                     text = [gff3.sequence_header(seq.seqid, seq.length)]
                     gene_index = 1
                     for reverse, start, future in jobs:
-                        for gene_runs, coding_length in gff3.split_genes(future.result()):
-                            if coding_length < min_coding_length:
-                                continue
-                            gene_name = f"{name}_{seq.seqid}_{gene_index:06d}"
-                            records = gff3.gene_records(gene_runs, start, gene_name)
-                            text.append(gff3.format_records(records, seq.seqid, reverse, seq.length))
-                            gene_index += 1
-                            summary.genes += 1
+                        genes, count = gff3.region_genes_text(future.result(), start, reverse, seq.seqid,
+                                                              seq.length, name, gene_index, min_coding_length)
+                        text.extend(genes)
+                        gene_index += count
+                        summary.genes += count
                     out.write("".join(text))
                     summary.sequences += 1
         finally:

@@ -102,3 +102,19 @@ def format_records(records, seqid: str, reverse: bool, sequence_length: int) -> 
             start, end = 1 + sequence_length - end, 1 + sequence_length - start
         lines.append(f"{seqid}\t{SOURCE}\t{feature}\t{start}\t{end}\t.\t{strand}\t{phase}\t{attributes}\n")
     return "".join(lines)
+
+
+def region_genes_text(runs: np.ndarray, start: int, reverse: bool, seqid: str, sequence_length: int, name: str,
+                      first_index: int, min_coding_length: int) -> tuple[list[str], int]:
+    """The GFF3 lines of one decoded region's genes (those with enough coding bases), numbered from
+    `first_index`; returns (texts, genes written)."""
+    texts = []
+    index = first_index
+    for gene_runs, coding_length in split_genes(runs):
+        if coding_length < min_coding_length:
+            continue
+        records = gene_records(gene_runs, start, f"{name}_{seqid}_{index:06d}")
+        texts.append(format_records(records, seqid, reverse, sequence_length))
+        index += 1
+    return texts, index - first_index
+

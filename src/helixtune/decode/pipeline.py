@@ -159,14 +159,11 @@ def decode_to_gff3(genome_h5, predictions_h5, out_gff3, window_size: int | None 
                     runs, how = future.result()
                     summary.tie_checked_regions += int(how == SOLVED_BY_TIE_CHECK)
                     summary.replayed_regions += int(how == SOLVED_BY_REPLAY)
-                    for gene_runs, coding_length in gff3.split_genes(runs):
-                        if coding_length < min_coding_length:
-                            continue
-                        gene_name = f"{name}_{seq.seqid}_{gene_index:06d}"
-                        records = gff3.gene_records(gene_runs, start, gene_name)
-                        text.append(gff3.format_records(records, seq.seqid, reverse, seq.length))
-                        gene_index += 1
-                        summary.genes += 1
+                    genes, count = gff3.region_genes_text(runs, start, reverse, seq.seqid, seq.length, name,
+                                                          gene_index, min_coding_length)
+                    text.extend(genes)
+                    gene_index += count
+                    summary.genes += count
                 out.write("".join(text))
 
             for seq in inputs.sequences:

@@ -102,8 +102,6 @@ PSEUDOLABEL_INTERGENIC_FRACTION = DatasetSpec("pseudolabel/intergenic_fraction",
                                               description="fraction of labelled bases that are intergenic")
 PSEUDOLABEL_STRATUM = DatasetSpec("pseudolabel/stratum", "int8", description="intergenic-fraction stratum")
 PSEUDOLABEL_SOURCE_ROW = DatasetSpec("pseudolabel/source_row", "int64", description="row in the unfiltered file")
-PSEUDOLABEL_DATASETS = (PSEUDOLABEL_DISCREPANCY, PSEUDOLABEL_INTERGENIC_FRACTION, PSEUDOLABEL_STRATUM,
-                        PSEUDOLABEL_SOURCE_ROW)
 
 
 # ---- coverage (add_ngs_coverage) --------------------------------------------------------------------

@@ -15,7 +15,7 @@ from helixtune.data import example_path
 from helixtune.decode import decode_to_gff3
 from helixtune.decode.genome_pipeline import cut_points, widen_and_merge
 from helixtune.decode.hints import count_junctions
-from helixtune.decode.params import DecodeParams, fit_params
+from helixtune.decode.params import DecodeParams
 from helixtune.errors import HelixtuneError
 from helixtune.evaluate.gene_models import read_gene_models
 

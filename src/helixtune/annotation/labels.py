@@ -173,10 +173,3 @@ class StrandLabeller:
         np.take(_TRANSITIONS_OF_CODES, index, axis=0, out=out[:n_real])
         return out
 
-
-def strand_labels(features: list[LabelFeature], n: int, plus: bool) -> StrandLabels:
-    """Labels of a whole strand (a single window over the sequence)."""
-    if n == 0:
-        return StrandLabels(np.zeros((0, 4), np.int8), np.zeros(0, np.int8), np.zeros(0, np.uint32),
-                            np.zeros((0, 4), np.int8), np.zeros((0, 6), np.int8))
-    return StrandLabeller(features, n, plus).window(0, n)

@@ -76,9 +76,6 @@ CREATE INDEX ix_association_protein_to_feature_feature_id ON association_protein
 CREATE TABLE import_info (key VARCHAR NOT NULL PRIMARY KEY, value VARCHAR);
 """
 
-FEATURE_COLUMNS = ("id", "given_name", "type", "start", "start_is_biological_start", "end", "end_is_biological_end",
-                   "is_plus_strand", "score", "source", "phase", "coordinate_id")
-
 
 def create_store(path) -> sqlite3.Connection:
     """A new, empty store at `path` (which must not exist); fast settings, as the file is temporary until done."""

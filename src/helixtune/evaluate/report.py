@@ -326,7 +326,7 @@ def _write_report_files(result: dict, report_dir: Path, n_loci: int, prob_source
         locus_images.append((name, locus))
 
     summary = clean["basewise"]["summary"]
-    body = [f"<h1>helixtune evaluate</h1>",
+    body = ["<h1>helixtune evaluate</h1>",
             f"<p>reference: <code>{html.escape(clean['reference']['path'])}</code> ({clean['reference']['kind']})<br>"
             f"prediction: <code>{html.escape(clean['prediction']['path'])}</code> ({clean['prediction']['kind']})<br>"
             f"sequences: {html.escape(', '.join(clean['sequences'][:20]))}"

@@ -171,7 +171,7 @@ def encode_fasta(fasta_path, h5_output_path, species: str, subsequence_length: i
     summary = EncodeSummary()
     species_bytes = _fixed_bytes(species, 25, "species", summary.truncated_ids)
     file_size = os.path.getsize(fasta_path)
-    output_dir = check_output_file(h5_output_path).resolve().parent
+    check_output_file(h5_output_path)
     threads = threads or available_cpus()
     with ThreadPoolExecutor(max_workers=threads) as executor, atomic_output(h5_output_path) as tmp, \
             scratch_folder(h5_output_path) as spill_dir:

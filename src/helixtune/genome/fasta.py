@@ -8,7 +8,6 @@ ambiguity code (upstream raises a KeyError on anything else; we name the file, l
 from __future__ import annotations
 
 import gzip
-import io
 import zlib
 from dataclasses import dataclass
 from typing import Iterator

@@ -30,8 +30,6 @@ from helixtune.errors import InputFileError
 from helixtune.model.network import (COVERAGE_NORMS, FineTunedModel, HybridModel, HybridModelConfig,
                                      upstream_coverage_excerpt)
 
-WEIGHTLESS = {"InputLayer", "Reshape", "Activation", "TFOpLambda", "SlicingOpLambda", "Dropout"}
-
 
 @dataclass
 class KerasModelInfo:
@@ -97,7 +95,7 @@ def _layers(config: dict) -> list[dict]:
     return config.get("config", {}).get("layers", [])
 
 
-def _parse_body(reader: _Reader, layers: list[dict], allow_truncated: bool):
+def _parse_body(reader: _Reader, layers: list[dict]):
     """Parse conv/BN/reshape/dropout/BiLSTM layers in order -> (HybridModelConfig fields, ordered weight jobs)."""
     convs, norms, lstms, dropouts_before_lstm, dropouts_after_lstm = [], [], [], [], []
     reshape_width = None
@@ -226,7 +224,7 @@ def read_keras_model(path, coverage_norm: str | None | object = ..., pretrained_
         nested = [l for l in layers if l["class_name"] in ("Functional", "Model")]
         dense_names, predict_phase, pool_from_head = _head(reader, layers)
         if not nested:
-            fields, convs, norms, lstms = _parse_body(reader, layers, allow_truncated=False)
+            fields, convs, norms, lstms = _parse_body(reader, layers)
             if fields["input_channels"] != 4:
                 reader.fail(f"input has {fields['input_channels']} channels; only coverage fine-tunes (nested "
                             f"'model' layer) may have more than 4")
@@ -261,7 +259,7 @@ def _read_coverage_model(reader, layers, nested, dense_names, predict_phase, poo
                                           "normalisation: give --coverage-norm log|linear|none as used in training")
     if coverage_norm not in COVERAGE_NORMS:
         raise InputFileError(reader.path, f"unknown coverage normalisation {coverage_norm!r}")
-    fields, convs, norms, lstms = _parse_body(reader, nested["config"]["layers"], allow_truncated=True)
+    fields, convs, norms, lstms = _parse_body(reader, nested["config"]["layers"])
     fields["input_channels"] = 4
     if fields["pool_size"] != pool_size:
         reader.fail(f"pool size {fields['pool_size']} of the excerpt differs from the head's {pool_size}")

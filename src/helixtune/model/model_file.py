@@ -15,7 +15,6 @@ API:
     save_model(path, model, metadata=None)   # metadata: extra top-level entries (provenance, base_model, ...)
     load_model(path, device="cpu") -> (model, metadata)
     read_metadata(path) -> dict              # without building the model
-    is_model_file(path) -> bool
     file_md5(path), file_sha256(path)
 """
 
@@ -104,14 +103,6 @@ def read_metadata(path) -> dict:
         raise InputFileError(path, f"model format version {document.get('format_version')} is newer than this "
                                    f"helixtune understands ({FORMAT_VERSION})")
     return document
-
-
-def is_model_file(path) -> bool:
-    try:
-        read_metadata(path)
-        return True
-    except InputFileError:
-        return False
 
 
 def load_model(path, device="cpu"):

@@ -66,7 +66,6 @@ class CheckCallback(pl.Callback):
         self.cpu_started = time.process_time()
         self.cpu_before = 0.0  # CPU seconds of earlier invocations (all threads), for curves against compute
         self.last_check_step = -1
-        self.last_ckpt_step = -1
         self.loss_sum = 0.0  # training loss since the last check (for the learning curves)
         self.loss_batches = 0
 
@@ -250,7 +249,6 @@ class CheckCallback(pl.Callback):
         if trainer.is_global_zero:
             os.replace(tmp, self.checkpoint_path)
         trainer.strategy.barrier("helixtune_checkpoint")
-        self.last_ckpt_step = trainer.global_step
 
     def report(self, metrics, row) -> None:
         if self.verbose:

@@ -150,8 +150,7 @@ def build_training_model(config, coverage_tracks: int = 0) -> tuple[torch.nn.Mod
                                  f"already fine-tuned; use --fine-tune-mode whole or --fine-tune-resume")
         if loaded.config.input_channels != 4:
             raise HelixtuneError(f"{path}: fine-tuning needs a base model with the 4 DNA inputs only")
-        if config.predict_phase is False and loaded.predict_phase:
-            pass  # a new head without phase is what the user asked for
+        # (config.predict_phase False with a phase-predicting base: the new head has no phase, as asked)
         hidden = None
         if mode == "head+hidden" or (mode == "coverage" and config.post_coverage_hidden_layer):
             hidden = _hidden_units(config, loaded)

@@ -1,4 +1,4 @@
-"""The bundled base model: present, loadable without running code, and described by its provenance file."""
+"""The bundled base models: present, loadable without running code, and described by their provenance files."""
 
 from __future__ import annotations
 
@@ -34,3 +34,21 @@ def test_model_loads_and_predicts_a_chunk():
         out = model(torch.zeros(1, 900, 4))
     genic = out[0] if isinstance(out, (tuple, list)) else out
     assert genic.shape[-1] == 4 and torch.isfinite(genic).all()
+
+
+def test_fungal_base_model_is_the_default_and_documents_itself():
+    from helixtune.data import bundled_model_path
+
+    model = MODELS / "fungi_base.safetensors"
+    provenance = json.loads((MODELS / "fungi_base.json").read_text())
+    assert bundled_model_path() == model
+    assert model.stat().st_size <= 10_000_000
+    assert hashlib.md5(model.read_bytes()).hexdigest() == provenance["md5"]
+    assert set(provenance["species"]) == {"Scerevisiae", "Sparadoxus", "Tdeformans", "Pjirovecii"}
+    assert all(len(entry["annotation_md5"]) == 32 for entry in provenance["species"].values())
+    assert provenance["command"].startswith("helixtune train ") and provenance["cpu_hours"] > 0
+    assert set(provenance["validation_metrics_per_genome"]) == set(provenance["species"])
+    pombe = provenance["schizosaccharomyces_pombe"]
+    assert pombe["md5"] == provenance["md5"]  # the S. pombe figures are of this very file
+    assert 0 < pombe["held_out_pieces"]["network_phase_f1"] <= 1 and pombe["chromosome_I"]["genes"] > 0
+

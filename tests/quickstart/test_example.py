@@ -68,7 +68,8 @@ def test_example_data_copies_the_pombe_piece(tmp_path, capsys):
 def test_bundled_model_by_name(tmp_path, monkeypatch):
     path = bundled_model_path()
     assert path.is_file() and resolve_model_path("bundled") == str(path)
-    assert resolve_model_path("bundled:base_small") == str(path)
+    assert resolve_model_path("bundled:fungi_base") == str(path)
+    assert resolve_model_path("bundled:base_small") == str(bundled_model_path("base_small"))  # kept by name
     assert resolve_model_path("my_model.safetensors") == "my_model.safetensors"
     with pytest.raises(HelixtuneError, match="no bundled model 'nope'"):
         resolve_model_path("bundled:nope")

@@ -81,3 +81,14 @@ def test_library_noise_is_silenced(caplog):
         warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated, use `isinstance(treespec, TreeSpec) and "
                       "treespec.is_leaf()` instead.", FutureWarning)
     assert not caught
+
+
+def test_decode_takes_o_for_its_output(tmp_path):
+    from helixtune.cli import build_parser
+    from helixtune.cli.decode import parse_arguments
+
+    args = build_parser().parse_args(["decode", "g.h5", "p.h5", "-o", str(tmp_path / "out.gff3")])
+    assert parse_arguments(args)["out_gff3"] == str(tmp_path / "out.gff3")
+    args = build_parser().parse_args(["decode", "g.h5", "p.h5", "x.gff3", "-o", str(tmp_path / "out.gff3")])
+    with pytest.raises(Exception, match="with -o, give GENOME_H5 PREDICTIONS_H5"):
+        parse_arguments(args)

@@ -38,8 +38,9 @@ def test_cli_trains_saves_best_model_metrics_and_curves(tiny_data_dir, tmp_path,
     args = ["train", "-d", str(tiny_data_dir), "-s", str(model_path), *TINY_ARGS, "-e", "1", "-b", "2",
             "--val-test-batch-size", "2", "--class-weights", "[0.7, 1.6, 1.2, 1.2]", "-v"]
     assert main(args) == 0
-    out = capsys.readouterr().out
-    assert "confusion_matrix" in out and "F1_summary" in out and "validation genic F1" in out
+    captured = capsys.readouterr()
+    assert "confusion_matrix" in captured.out and "F1_summary" in captured.out  # -v: the tables on stdout
+    assert "validation genic F1" in captured.err  # one progress line per check on stderr
     run_dir = tmp_path / "best.safetensors.run"
     rows = _rows(run_dir / "metrics.csv")
     assert len(rows) == 1 and rows[0]["improved"] == "1" and 0 <= float(rows[0]["genic_f1"]) <= 1
@@ -276,7 +277,7 @@ def test_max_time_stops_a_run_and_the_same_command_goes_on(tiny_data_dir, tmp_pa
     args = ["train", "-d", str(tiny_data_dir), "-s", str(path), *TINY_ARGS, "-e", "2", "-b", "2",
             "--val-test-batch-size", "2", "--max-time", "0.001s"]
     assert main(args) == 0  # stops after its first batch, with a check and a checkpoint
-    assert "--max-time reached" in capsys.readouterr().out
+    assert "--max-time reached" in capsys.readouterr().err
     rows = _rows(tmp_path / "m.safetensors.run" / "metrics.csv")
     assert [r["step"] for r in rows] == ["1"]
     assert main(args[:-2]) == 0  # the same run, without the budget: goes on to the end of epoch 2

@@ -71,7 +71,10 @@ def register(subparsers) -> None:
                     "GFF3 is byte-identical to HelixerPost's. Arguments may also be given in HelixerPost's "
                     "positional order.")
     parser.add_argument("arguments", nargs="+", metavar="ARG",
-                        help="GENOME_H5 PREDICTIONS_H5 OUT_GFF3, or HelixerPost's 7 positional arguments")
+                        help="GENOME_H5 PREDICTIONS_H5 OUT_GFF3, or HelixerPost's 7 positional arguments; with "
+                             "-o, GENOME_H5 PREDICTIONS_H5 alone")
+    parser.add_argument("-o", "--output", dest="output", default=None, metavar="OUT_GFF3",
+                        help="the GFF3 to write (instead of the last positional argument), as in every command")
     parser.add_argument("--window-size", type=int, default=None,
                         help=f"sliding window in bp (default {DEFAULTS['window_size']})")
     parser.add_argument("--edge-threshold", type=float, default=None,
@@ -96,6 +99,11 @@ def register(subparsers) -> None:
 def parse_arguments(args) -> dict:
     """Both argument forms -> keyword arguments of `decode_to_gff3` (one-line errors for misuse)."""
     values = list(args.arguments)
+    if getattr(args, "output", None) is not None:
+        if len(values) not in (2, 6):
+            raise HelixtuneError(f"with -o, give GENOME_H5 PREDICTIONS_H5 (or HelixerPost's first 6 arguments), "
+                                 f"got {len(values)} arguments")
+        values.append(args.output)
     named = {key: getattr(args, key) for key in DEFAULTS}
     genome_decoder = getattr(args, "decoder", "helixerpost") == "genome"
     if len(values) == 3:

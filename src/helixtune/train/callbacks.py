@@ -164,7 +164,7 @@ class CheckCallback(pl.Callback):
                 self.stopped_by_time = True
                 trainer.should_stop = True
                 print(f"--max-time reached after {time.time() - self.started:.0f} s; the run goes on when the "
-                      "same command runs again", flush=True)
+                      "same command runs again", file=sys.stderr, flush=True)
         if checked or step % self.config.checkpoint_every_nth_batch == 0:
             self.save_checkpoint(trainer)
         kill_at = os.environ.get(FAULT_KILL_ENV)
@@ -263,7 +263,7 @@ class CheckCallback(pl.Callback):
               f"train loss {loss_text}, validation genic F1 {row['genic_f1']:.4f}"
               + ("" if row["select_by"] == "genic-f1" else f", {row['select_by']} {row['score']:.4f}")
               + (f" ({row['predicted_genes']} genes, check {row['gene_check_s']:.0f} s)" if "gene_f1" in row else "")
-              + f" (best {row['best_score']:.4f}): {mark}", flush=True)
+              + f" (best {row['best_score']:.4f}): {mark}", file=sys.stderr, flush=True)  # progress: stderr
         write_history_csv(self.history, self.csv_path)
         try:
             plot_learning_curves(self.history, self.png_path)

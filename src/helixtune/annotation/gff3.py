@@ -121,7 +121,8 @@ def iter_lines(path) -> Iterator[tuple[int, str]]:
                     continue
                 yield line_number, line
     except (EOFError, zlib.error, gzip.BadGzipFile) as err:
-        raise InputFileError(path, f"corrupt or truncated gzip data after line {line_number} ({err})") from None
+        where = f" after line {line_number}" if line_number else " before its first complete line"
+        raise InputFileError(path, f"corrupt or truncated gzip data{where} ({err})") from None
     except UnicodeDecodeError:
         raise InputFileError(path, "not a GFF3 text file (binary content)", f"line {line_number + 1}") from None
 

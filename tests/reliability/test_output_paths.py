@@ -65,5 +65,5 @@ def test_gff3_header_names_the_model_by_file_name_and_md5(inputs):
     from helixtune.model.model_file import file_md5
 
     header = [line for line in (inputs / "decoded.gff3").read_text().splitlines() if line.startswith("#")]
-    assert f"# {file_md5(bundled_model_path())}  base_small.safetensors" in header
+    assert f"# {file_md5(bundled_model_path())}  {bundled_model_path().name}" in header
     assert not any(str(bundled_model_path().parent) in line for line in header)

@@ -29,18 +29,22 @@ def output_paths(args) -> list[str]:
     return outputs
 
 
-def input_paths(args, outputs) -> list[str]:
-    """Every other path-like argument: anything given that names an existing file is an input."""
+def _string_arguments(args, wanted) -> list[str]:
+    """The string values (lists flattened) of the non-output arguments whose dest `wanted` accepts; decode's
+    inputs are its first two positional arguments."""
+    if args.func.__module__ == "helixtune.cli.decode":
+        return list(args.arguments[:2])
     values = []
     for dest, value in vars(args).items():
-        if dest in OUTPUT_DESTS or dest == "func":
+        if dest in OUTPUT_DESTS or dest == "func" or not wanted(dest):
             continue
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str):
-                values.append(item)
-    if args.func.__module__ == "helixtune.cli.decode":
-        values = list(args.arguments[:2])
+        values.extend(item for item in (value if isinstance(value, list) else [value]) if isinstance(item, str))
     return values
+
+
+def input_paths(args, outputs) -> list[str]:
+    """Every other path-like argument: anything given that names an existing file is an input."""
+    return _string_arguments(args, lambda dest: True)
 
 
 def refuse_overwriting_inputs(args) -> None:
@@ -64,16 +68,7 @@ FILE_DEST_WORDS = ("path", "fasta", "gff", "h5", "bam", "model", "reference", "p
 
 def file_arguments(args) -> list[str]:
     """The values of the arguments that name input files."""
-    values = []
-    for dest, value in vars(args).items():
-        if dest in OUTPUT_DESTS or not any(word in dest for word in FILE_DEST_WORDS):
-            continue
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str):
-                values.append(item)
-    if args.func.__module__ == "helixtune.cli.decode":
-        values = list(args.arguments[:2])
-    return values
+    return _string_arguments(args, lambda dest: any(word in dest for word in FILE_DEST_WORDS))
 
 
 def _command(args) -> str:

@@ -101,11 +101,16 @@ def build_data(data: Path, work: Path) -> dict:
     return files
 
 
+def _in_repository(path: Path) -> str:
+    """`path` relative to the repository (train runs there), so that logs and model files name no machine."""
+    return os.path.relpath(Path(path).resolve(), REPOSITORY)
+
+
 def train_command(arch: str, work: Path, cadence: tuple[int, int] | None = None) -> list[str]:
     state = STATE / arch
     check_every, checkpoint_every = cadence or CADENCE[arch]
-    return ["train", "--data-dir", str(work / "train_dir"), "--save-model-path", str(state / "best.safetensors"),
-            "--run-dir", str(state / "run"),
+    return ["train", "--data-dir", _in_repository(work / "train_dir"),
+            "--save-model-path", _in_repository(state / "best.safetensors"), "--run-dir", _in_repository(state / "run"),
             *(x for key, value in ARCHITECTURES[arch].items() for x in (f"--{key}", str(value))),
             "--check-every-nth-batch", str(check_every), "--checkpoint-every-nth-batch", str(checkpoint_every),
             *TRAIN_OPTIONS]
@@ -121,7 +126,7 @@ def train(arch: str, work: Path, hours: float | None, threads: int, accelerator:
     print("$ " + shlex.join(command), flush=True)
     started, cpu_before = time.time(), os.times()
     with open(state / "train.log", "a") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPOSITORY)
         try:
             process.wait(timeout=None if hours is None else hours * 3600)
         except subprocess.TimeoutExpired:
@@ -255,10 +260,30 @@ def score_on_pombe(model: Path, data: Path, work: Path, threads: int) -> dict:
     return result
 
 
+def _number(text):
+    """A metrics.csv cell: a float, None when empty, the text itself otherwise (e.g. select_by)."""
+    if text in ("", None):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def without_machine_paths(source: Path, target: Path) -> None:
+    """Write `source` to `target` with the repository's location cut from its metadata (the weights unchanged)."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    with safe_open(str(source), "pt") as handle:
+        metadata = handle.metadata() or {}
+    prefix = str(REPOSITORY) + "/"
+    save_file(load_file(str(source)), str(target), {k: v.replace(prefix, "") for k, v in metadata.items()})
+
+
 def ship(arch: str, model: Path, work: Path, data: Path, name: str) -> Path:
     """Copy `model` into the package as `<name>.safetensors` with its provenance `<name>.json`."""
     import csv
-    import shutil
 
     import torch
 
@@ -267,8 +292,7 @@ def ship(arch: str, model: Path, work: Path, data: Path, name: str) -> Path:
     state = STATE / arch
     files = build_data(data, work)
     with open(state / "run" / "metrics.csv") as handle:
-        checks = [{k: (float(v) if v not in ("", None) else None) for k, v in row.items()}
-                  for row in csv.DictReader(handle)]
+        checks = [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
     from helixtune.model import model_file
 
     _, metadata = model_file.load_model(model)
@@ -284,7 +308,7 @@ def ship(arch: str, model: Path, work: Path, data: Path, name: str) -> Path:
     pombe_path = state / f"pombe.{model.stem}.json"
     progress = json.loads((state / "progress.json").read_text())
     target = REPOSITORY / "src" / "helixtune" / "data" / "models" / f"{name}.safetensors"
-    shutil.copyfile(model, target)
+    without_machine_paths(model, target)
     network = ARCHITECTURES[arch]
     provenance = {
         "model": target.name,
@@ -297,7 +321,7 @@ def ship(arch: str, model: Path, work: Path, data: Path, name: str) -> Path:
         "data": "each genome: helixtune gff2h5 (GTF or GFF3; genomes without UTRs read as 'intergenic or UTR'; "
                 "partial genes with an incomplete CDS masked), then helixtune split " + " ".join(SPLIT)
                 + " (whole sequences to validation)",
-        "command": "helixtune " + shlex.join(train_command(arch, Path("WORK"))).replace(str(REPOSITORY) + "/", ""),
+        "command": "helixtune " + shlex.join(train_command(arch, work)),
         "build": "python experiments/build_base_model.py data|train|curves|pombe|ship --arch " + arch,
         "cpu_hours": round(float(row["cpu_s"] or 0) / 3600, 2) if row.get("cpu_s") else progress.get("cpu_hours"),
         "invocations": progress["invocations"],

@@ -43,7 +43,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from helixtune.evaluate.compare import format_result, run_evaluation
+    from helixtune.evaluate.compare import format_result
+    from helixtune.evaluate.report import run_evaluation
 
     result = run_evaluation(args.reference, args.prediction, fasta=args.fasta, sequences=args.sequences,
                             genome_h5=args.genome_h5, stop_codons=args.stop_codons,

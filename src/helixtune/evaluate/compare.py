@@ -110,7 +110,7 @@ def padded_minus_layout(h5, requested="auto") -> str:
     return value if value in ("genome", "helixer-0.3.6") else "helixer-0.3.6"
 
 
-def _recorded_test_data(path) -> str | None:
+def recorded_test_data(path) -> str | None:
     with h5layout.open_h5(path) as h5:
         recorded = h5.attrs.get("test_data_path")
     if isinstance(recorded, bytes):
@@ -241,7 +241,7 @@ def evaluate(reference, prediction, fasta=None, sequences=None, genome_h5=None, 
                              "not a predictions file")
     if pred.kind == "predictions" and pred.coordinates is None:
         # the file predicted from (recorded by upstream and helixtune) describes the rows best
-        pred.coordinates = _recorded_test_data(pred.path) or ref.coordinates
+        pred.coordinates = recorded_test_data(pred.path) or ref.coordinates
         if pred.coordinates is None:
             raise HelixtuneError(f"{prediction}: a predictions file without data/start_ends needs --genome-h5")
     if genome is not None and regions is not None:
@@ -347,24 +347,3 @@ def json_ready(result: dict) -> dict:
             return str(value)
         return value
     return clean(result)
-
-
-def run_evaluation(reference, prediction, fasta=None, sequences=None, genome_h5=None, stop_codons: str = "auto",
-                   padded_minus: str = "auto", pool_size: int = 9, json_path=None, report_dir=None,
-                   probabilities=None, coverage_h5=None, n_loci: int = 4) -> dict:
-    """`evaluate`, then write the JSON (if asked) and the HTML report (if asked); returns the result."""
-    import json
-
-    from helixtune.atomic import atomic_output
-
-    result = evaluate(reference, prediction, fasta=fasta, sequences=sequences, genome_h5=genome_h5,
-                      stop_codons=stop_codons, padded_minus=padded_minus, pool_size=pool_size)
-    if json_path is not None:
-        with atomic_output(json_path) as tmp:
-            tmp.write_text(json.dumps(json_ready(result), indent=1))
-    if report_dir is not None:
-        from helixtune.evaluate.report import write_report
-
-        result["report"] = str(write_report(result, report_dir, n_loci=n_loci, probabilities=probabilities,
-                                            coverage_h5=coverage_h5, genome_h5=genome_h5))
-    return result

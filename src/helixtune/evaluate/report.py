@@ -19,7 +19,7 @@ import numpy as np
 
 from helixtune import h5layout
 from helixtune.atomic import atomic_output
-from helixtune.evaluate.compare import json_ready
+from helixtune.evaluate.compare import evaluate, json_ready
 from helixtune.evaluate.features import matched_transcripts
 from helixtune.evaluate.sanity import length_distributions
 from helixtune.evaluate.tracks import window_from_h5
@@ -248,7 +248,7 @@ def _fmt(v, digits=4):
 def _probability_source(probabilities, ref, genome_h5) -> tuple:
     """(path, coordinates h5 or None, padding first) of a predictions h5 given for the report's plots."""
     from helixtune.errors import InputFileError
-    from helixtune.evaluate.compare import _recorded_test_data, padded_minus_layout
+    from helixtune.evaluate.compare import padded_minus_layout, recorded_test_data
 
     with h5layout.open_h5(probabilities) as h5:
         if h5layout.PREDICTIONS.path not in h5:
@@ -261,8 +261,8 @@ def _probability_source(probabilities, ref, genome_h5) -> tuple:
         coordinates = str(genome_h5)
     elif ref.kind != "gff3" and ref.coordinates:
         coordinates = ref.coordinates
-    elif _recorded_test_data(probabilities):  # the genome file that `predict` recorded, when it still exists
-        coordinates = _recorded_test_data(probabilities)
+    elif recorded_test_data(probabilities):  # the genome file that `predict` recorded, when it still exists
+        coordinates = recorded_test_data(probabilities)
     else:
         raise InputFileError(probabilities, "has no seqids/start_ends; give --genome-h5, the genome h5 the "
                                             "predictions were made from")
@@ -370,3 +370,18 @@ def _write_report_files(result: dict, report_dir: Path, n_loci: int, prob_source
     out = report_dir / "report.html"
     with atomic_output(out) as tmp:
         tmp.write_text(page)
+
+
+def run_evaluation(reference, prediction, fasta=None, sequences=None, genome_h5=None, stop_codons: str = "auto",
+                   padded_minus: str = "auto", pool_size: int = 9, json_path=None, report_dir=None,
+                   probabilities=None, coverage_h5=None, n_loci: int = 4) -> dict:
+    """`evaluate`, then write the JSON (if asked) and the HTML report (if asked); returns the result."""
+    result = evaluate(reference, prediction, fasta=fasta, sequences=sequences, genome_h5=genome_h5,
+                      stop_codons=stop_codons, padded_minus=padded_minus, pool_size=pool_size)
+    if json_path is not None:
+        with atomic_output(json_path) as tmp:
+            tmp.write_text(json.dumps(json_ready(result), indent=1))
+    if report_dir is not None:
+        result["report"] = str(write_report(result, report_dir, n_loci=n_loci, probabilities=probabilities,
+                                            coverage_h5=coverage_h5, genome_h5=genome_h5))
+    return result

@@ -91,7 +91,7 @@ def test_gff3_without_cds_phases_gets_them_from_the_chain(fungi, tmp_path):
 
 
 def test_fill_missing_phases_walks_the_chain_5_to_3():
-    from helixtune.annotation.genemodels import fill_missing_phases
+    from helixtune.annotation.geenuff_models import fill_missing_phases
     from helixtune.annotation.gff3 import GffRecord
 
     def cds(start, end):

@@ -17,7 +17,7 @@ from helixtune.decode.genome_pipeline import cut_points, widen_and_merge
 from helixtune.decode.hints import count_junctions
 from helixtune.decode.params import DecodeParams
 from helixtune.errors import HelixtuneError
-from helixtune.evaluate.gene_models import read_gene_models
+from helixtune.annotation.coding_transcripts import read_gene_models
 
 from sharedpaths import require_program
 

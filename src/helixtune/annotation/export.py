@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from helixtune import h5layout
-from helixtune.annotation.genemodels import GEENUFF_CDS
+from helixtune.annotation.geenuff_models import GEENUFF_CDS
 from helixtune.annotation.labels import LabelFeature, StrandLabeller
 from helixtune.annotation.store import open_store
 from helixtune.annotation.validation import ERROR_TYPES

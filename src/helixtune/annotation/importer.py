@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from helixtune.annotation.genemodels import GffAnnotation, IdCounter, build_gene_model, collect_annotation
+from helixtune.annotation.geenuff_models import GffAnnotation, IdCounter, build_gene_model, collect_annotation
 from helixtune.annotation.gff3 import iter_annotation
 from helixtune.annotation.store import StoreWriter, create_store
 from helixtune.annotation.validation import (DEFAULT_MIN_INTRON_LENGTH, ERROR_TYPES, MIN_TRANSCRIPTS_FOR_UTR_DECISION,

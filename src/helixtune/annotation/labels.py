@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from helixtune.annotation.genemodels import GEENUFF_CDS, GEENUFF_INTRON, GEENUFF_TRANSCRIPT
+from helixtune.annotation.geenuff_models import GEENUFF_CDS, GEENUFF_INTRON, GEENUFF_TRANSCRIPT
 from helixtune.annotation.validation import ERROR_TYPES
 from helixtune.errors import HelixtuneError
 

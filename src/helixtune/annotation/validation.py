@@ -34,7 +34,8 @@ from __future__ import annotations
 import logging
 import math
 
-from helixtune.annotation.genemodels import Feature, GeneModel, TranscriptModel
+from helixtune.annotation.geenuff_models import Feature, GeneModel, TranscriptModel
+from helixtune.genome.codons import START_CODON, START_CODON_MINUS, STOP_CODONS, STOP_CODONS_MINUS
 
 log = logging.getLogger("helixtune.annotation")
 
@@ -56,10 +57,6 @@ ERROR_TYPES = (MISSING_UTR_5P, MISSING_UTR_3P, EMPTY_SUPER_LOCUS, MISSING_START_
                MISMATCHING_STRANDS, TRUNCATED_INTRON, PARTIAL_GENE)
 
 DEFAULT_MIN_INTRON_LENGTH = 20
-START_CODON = b"ATG"
-START_CODON_MINUS = b"CAT"
-STOP_CODONS = (b"TAG", b"TGA", b"TAA")
-STOP_CODONS_MINUS = (b"CTA", b"TCA", b"TTA")
 
 
 def has_start_codon(sequence: bytes, start: int, plus: bool) -> bool:

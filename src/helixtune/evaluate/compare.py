@@ -14,16 +14,16 @@ from pathlib import Path
 import numpy as np
 
 from helixtune import h5layout
-from helixtune.errors import HelixtuneError, InputFileError
-from helixtune.evaluate.basewise import BasewiseMetrics
-from helixtune.evaluate.features import compare_features
-from helixtune.evaluate.gene_models import (
+from helixtune.annotation.coding_transcripts import (
     GeneModels,
     normalise_stop_codons,
     parse_regions,
     read_gene_models,
     select,
 )
+from helixtune.errors import HelixtuneError, InputFileError
+from helixtune.evaluate.basewise import BasewiseMetrics
+from helixtune.evaluate.features import compare_features
 from helixtune.evaluate.sanity import sanity_panel
 from helixtune.evaluate.tracks import (
     representative_transcripts,

@@ -22,7 +22,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from helixtune.evaluate.gene_models import GeneModels
+from helixtune.annotation.coding_transcripts import GeneModels
 
 LEVELS = ("cds_base", "cds_exon", "intron", "intron_chain", "transcript", "gene")
 

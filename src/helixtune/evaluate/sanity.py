@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from helixtune.evaluate.gene_models import STOP_CODONS, GeneModels, codons
+from helixtune.annotation.coding_transcripts import GeneModels
+from helixtune.genome.codons import START_CODON, STOP_CODONS, codons
 
 
 def sanity_panel(models: GeneModels, genome: dict | None = None) -> dict:
@@ -37,7 +38,7 @@ def sanity_panel(models: GeneModels, genome: dict | None = None) -> dict:
             n_at_ac += motif == b"ATAC"
         coding = t.coding_sequence(genome)[t.five_prime_phase:]
         in_frame = codons(coding)
-        n_start += t.five_prime_phase == 0 and coding[:3] == b"ATG"
+        n_start += t.five_prime_phase == 0 and coding[:3] == START_CODON
         n_stop += bool(in_frame) and in_frame[-1] in STOP_CODONS
         n_inframe += any(c in STOP_CODONS for c in in_frame[:-1])
     panel.update({

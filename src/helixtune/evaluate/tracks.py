@@ -24,7 +24,7 @@ import numpy as np
 from helixtune import h5layout
 from helixtune.errors import InputFileError
 from helixtune.evaluate.basewise import pooled_mask
-from helixtune.evaluate.gene_models import GeneModels, Transcript
+from helixtune.annotation.coding_transcripts import GeneModels, Transcript
 
 
 @dataclass

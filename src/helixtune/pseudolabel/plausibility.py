@@ -32,10 +32,10 @@ import h5py
 import numpy as np
 
 from helixtune import h5layout
-from helixtune.evaluate.gene_models import STOP_CODONS, Transcript, codons, read_gene_models, reverse_complement
+from helixtune.annotation.coding_transcripts import Transcript, read_gene_models
+from helixtune.genome.codons import CANONICAL_SPLICE_MOTIFS, START_CODON, STOP_CODONS, codons, reverse_complement
 from helixtune.genome.fasta import iter_fasta
 
-SPLICE_SITES = (b"GTAG", b"GCAG", b"ATAC")
 SEQID_BYTES = np.dtype(h5layout.SEQID_DTYPE).itemsize
 NON_CANONICAL = "non-canonical splice site"
 READS_THROUGH = "intron reads through (no stop codon in frame)"
@@ -67,7 +67,7 @@ def implausibility(t: Transcript, sequence: bytes) -> str | None:
     coding = t.coding_sequence({t.seqid: sequence})
     if len(coding) % 3 != 0:
         return "length not a multiple of 3"
-    if coding[:3] != b"ATG":
+    if coding[:3] != START_CODON:
         return "no ATG start"
     if coding[-3:] not in STOP_CODONS:
         return "no stop codon at the end"
@@ -80,7 +80,7 @@ def intron_problems(t: Transcript, sequence: bytes) -> list[tuple[tuple[int, int
     """((start, end), problem) of each coding intron that fails a check, in genome order."""
     problems = []
     for intron, motif, stop in zip(t.introns, t.splice_motifs(sequence), retained_intron_stops(t, sequence)):
-        if motif.upper() not in SPLICE_SITES:
+        if motif.upper() not in CANONICAL_SPLICE_MOTIFS:
             problems.append((intron, NON_CANONICAL))
         elif not stop:
             problems.append((intron, READS_THROUGH))

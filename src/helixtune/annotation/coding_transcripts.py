@@ -1,4 +1,6 @@
-"""The coding gene models of a GFF3 file, as the evaluation needs them (a light view, no validation).
+"""The coding transcripts of a GFF3 file: a light, read-only view (no validation), as evaluation, the
+pseudolabel checks and the decoder's parameter fit need them. (Import into the store goes through
+`geenuff_models`, which builds upstream's GeenuFF gene models and validates them.)
 
 Only what a comparison of coding structures uses is kept: for every transcript that has CDS
 features, its CDS segments, exons, stop-codon features, the GFF phase at its 5' end and its gene.
@@ -6,7 +8,7 @@ A transcript is any feature that is the Parent of a CDS (mRNA, transcript, ...);
 first Parent (or itself when it has none). Lines are parsed by `helixtune.annotation.gff3`, so a
 malformed line fails with the file and line named.
 
-Coordinates are 0-based half-open [start, end) throughout this package.
+Coordinates are 0-based half-open [start, end) throughout this module (GeenuFF's differ on the minus strand).
 
 Stop codons: references differ in whether the CDS includes the stop codon (the S. pombe reference
 does, AUGUSTUS does not; GFF3 says it should). `normalise_stop_codons` brings a set of models to
@@ -21,13 +23,7 @@ from dataclasses import dataclass, field
 
 from helixtune.annotation.gff3 import iter_gff3
 from helixtune.errors import HelixtuneError, InputFileError
-
-STOP_CODONS = (b"TAA", b"TAG", b"TGA")
-_COMPLEMENT = bytes.maketrans(b"ACGTNRYKMSWBDHV", b"TGCANYRMKSWVHDB")
-
-
-def reverse_complement(seq: bytes) -> bytes:
-    return seq.translate(_COMPLEMENT)[::-1]
+from helixtune.genome.codons import STOP_CODONS, reverse_complement
 
 
 @dataclass
@@ -88,11 +84,6 @@ class Transcript:
             motif = sequence[s:s + 2] + sequence[e - 2:e]
             motifs.append(bytes(reverse_complement(motif) if self.strand == "-" else motif))
         return motifs
-
-
-def codons(coding: bytes) -> list[bytes]:
-    """The complete codons of a coding sequence, in order (a trailing partial codon is left out)."""
-    return [coding[i:i + 3] for i in range(0, len(coding) - len(coding) % 3, 3)]
 
 
 @dataclass

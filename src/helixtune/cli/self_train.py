@@ -6,6 +6,7 @@ import sys
 
 from helixtune.cli.annotate import add_decode_arguments, add_strandedness_arguments
 from helixtune.cli.train import duration
+from helixtune.train.finetune import FINE_TUNE_MODES
 from helixtune.train.gene_check import SELECT_BY
 
 
@@ -33,7 +34,7 @@ def register(subparsers) -> None:
     parser.add_argument("--bam", nargs="+", default=None,
                         help="RNA-seq BAMs (sorted, indexed) added as coverage input to the tuned model")
     add_strandedness_arguments(parser)
-    parser.add_argument("--fine-tune-mode", choices=("head", "head+hidden", "whole", "coverage"), default=None,
+    parser.add_argument("--fine-tune-mode", choices=list(FINE_TUNE_MODES), default=None,
                         help="what is trained (default: coverage with --bam, else whole, from the base weights)")
     parser.add_argument("--keep-fraction", type=float, default=None,
                         help="pseudolabel subsequences kept (0.5)")

@@ -25,12 +25,17 @@ Where we deviate from upstream by default (`upstream_fine_tune=True` restores up
 from __future__ import annotations
 
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from helixtune.errors import HelixtuneError
-from helixtune.model import model_file
-from helixtune.model.network import FineTunedModel, HybridModel, HybridModelConfig, upstream_coverage_excerpt
+
+if TYPE_CHECKING:
+    import torch
+
+    from helixtune.model.network import FineTunedModel, HybridModel
+
+# torch and the network are imported inside the functions: the command line reads the mode names
+# (FINE_TUNE_MODES) without loading them
 
 
 def load_pretrained(path, coverage_norm=...) -> tuple[torch.nn.Module, dict]:
@@ -54,6 +59,8 @@ def freeze_(module: torch.nn.Module) -> torch.nn.Module:
 
 
 def unfreeze_(model: torch.nn.Module) -> torch.nn.Module:
+    from helixtune.model.network import FineTunedModel
+
     model.requires_grad_(True)
     if isinstance(model, FineTunedModel):
         model.base_frozen = False
@@ -68,6 +75,8 @@ def init_head_from_pretrained_(model: FineTunedModel, weight: torch.Tensor, bias
     kept) and has the same outputs; coverage columns start at 0, so the tuned model initially predicts exactly
     what the base model does and the coverage weights grow from there. Returns 'pretrained' or 'random'.
     """
+    import torch
+
     head = model.head
     width = weight.shape[1]
     usable = (model.hidden is None and model.excerpt_lstm_layers == model.base.config.lstm_layers
@@ -87,6 +96,8 @@ def trainable_parameter_names(model: torch.nn.Module) -> list[str]:
 
 def build_scratch_model(config, coverage_tracks: int = 0) -> torch.nn.Module:
     """A new HybridModel from the architecture flags (spec 4.7 when coverage is given: it joins at the head)."""
+    from helixtune.model.network import HybridModel, HybridModelConfig
+
     net = HybridModelConfig(cnn_layers=config.cnn_layers, lstm_layers=config.lstm_layers, units=config.units,
                             filter_depth=config.filter_depth, kernel_size=config.kernel_size,
                             pool_size=config.pool_size, dropout1=config.dropout1, dropout2=config.dropout2,
@@ -108,6 +119,8 @@ def _hidden_units(config, base: HybridModel) -> int:
 
 
 def _fine_tuned(base, config, excerpt, coverage_tracks, hidden_units, mode):
+    from helixtune.model.network import FineTunedModel
+
     kwargs = dict(excerpt_lstm_layers=excerpt, coverage_tracks=coverage_tracks, coverage_norm=config.coverage_norm,
                   hidden_units=hidden_units, predict_phase=config.predict_phase, fine_tune_mode=mode)
     if hidden_units and not config.upstream_fine_tune:
@@ -115,8 +128,77 @@ def _fine_tuned(base, config, excerpt, coverage_tracks, hidden_units, mode):
     return FineTunedModel(base, **kwargs)
 
 
+def _tune_whole(loaded, config, coverage_tracks: int, path: Path, info: dict):
+    """Every weight of the pretrained network trainable."""
+    model = unfreeze_(loaded)
+    if getattr(model, "coverage_tracks", 0) != coverage_tracks:
+        raise HelixtuneError(f"{path}: the model takes {getattr(model, 'coverage_tracks', 0)} coverage tracks, "
+                             f"the training data gives {coverage_tracks} (check --input-coverage)")
+    return model
+
+
+def _tune_head(loaded, config, coverage_tracks: int, path: Path, info: dict):
+    """The pretrained network frozen, a new final layer."""
+    return _frozen_with_new_head(loaded, config, path, info, "head", hidden=False)
+
+
+def _tune_head_hidden(loaded, config, coverage_tracks: int, path: Path, info: dict):
+    """The pretrained network frozen, a new hidden layer and a new final layer."""
+    return _frozen_with_new_head(loaded, config, path, info, "head+hidden", hidden=True)
+
+
+def _tune_coverage(loaded, config, coverage_tracks: int, path: Path, info: dict):
+    """The pretrained network frozen, coverage tracks joined to its features before the new layer(s)."""
+    if not coverage_tracks:
+        _check_plain_base(loaded, path, "coverage")
+        raise HelixtuneError("coverage mode needs evaluation/rnaseq_coverage in the training data")
+    return _frozen_with_new_head(loaded, config, path, info, "coverage", hidden=config.post_coverage_hidden_layer,
+                                 coverage_tracks=coverage_tracks)
+
+
+# The fine-tune modes: name -> function(pretrained model, config, coverage tracks, model path, info) -> model to
+# train. `--fine-tune-mode` of `train` and `self-train` offers these names; a new mode is a function and an entry.
+FINE_TUNE_MODES = {
+    "whole": _tune_whole,
+    "head": _tune_head,
+    "head+hidden": _tune_head_hidden,
+    "coverage": _tune_coverage,
+}
+
+
+def _check_plain_base(loaded, path: Path, mode: str) -> None:
+    from helixtune.model.network import HybridModel
+
+    if not isinstance(loaded, HybridModel):
+        raise HelixtuneError(f"{path}: fine-tune mode {mode} starts from a plain network, but this model is "
+                             f"already fine-tuned; use --fine-tune-mode whole or --fine-tune-resume")
+    if loaded.config.input_channels != 4:
+        raise HelixtuneError(f"{path}: fine-tuning needs a base model with the 4 DNA inputs only")
+
+
+def _frozen_with_new_head(loaded, config, path: Path, info: dict, mode: str, hidden: bool, coverage_tracks: int = 0):
+    """The pretrained network frozen under new final layer(s); (config.predict_phase False with a
+    phase-predicting base: the new head has no phase, as asked)."""
+    from helixtune.model.network import upstream_coverage_excerpt
+
+    _check_plain_base(loaded, path, mode)
+    hidden_units = _hidden_units(config, loaded) if hidden else None
+    excerpt = None  # every BiLSTM
+    if coverage_tracks and config.upstream_fine_tune:
+        excerpt = upstream_coverage_excerpt(loaded.config)
+    pretrained_head = (loaded.dense.weight.detach().clone(), loaded.dense.bias.detach().clone())
+    model = _fine_tuned(loaded, config, excerpt, coverage_tracks, hidden_units, mode)
+    model.freeze_base()
+    if config.head_init == "pretrained" and not config.upstream_fine_tune:
+        info["head_init"] = init_head_from_pretrained_(model, *pretrained_head)
+    return model
+
+
 def build_training_model(config, coverage_tracks: int = 0) -> tuple[torch.nn.Module, dict]:
     """The model to train for `config` and a description {mode, base_model, trainable, ...}."""
+    from helixtune.model import model_file
+    from helixtune.model.network import FineTunedModel
+
     mode = config.resolved_mode()
     info = {"mode": mode, "base_model": None}
     if mode == "scratch":
@@ -139,33 +221,7 @@ def build_training_model(config, coverage_tracks: int = 0) -> tuple[torch.nn.Mod
         model = loaded
         model.freeze_base()
         info["mode"] = f"{loaded.fine_tune_mode} (resumed)"
-    elif mode == "whole":
-        model = unfreeze_(loaded)
-        if getattr(model, "coverage_tracks", 0) != coverage_tracks:
-            raise HelixtuneError(f"{path}: the model takes {getattr(model, 'coverage_tracks', 0)} coverage tracks, "
-                                 f"the training data gives {coverage_tracks} (check --input-coverage)")
     else:
-        if not isinstance(loaded, HybridModel):
-            raise HelixtuneError(f"{path}: fine-tune mode {mode} starts from a plain network, but this model is "
-                                 f"already fine-tuned; use --fine-tune-mode whole or --fine-tune-resume")
-        if loaded.config.input_channels != 4:
-            raise HelixtuneError(f"{path}: fine-tuning needs a base model with the 4 DNA inputs only")
-        # (config.predict_phase False with a phase-predicting base: the new head has no phase, as asked)
-        hidden = None
-        if mode == "head+hidden" or (mode == "coverage" and config.post_coverage_hidden_layer):
-            hidden = _hidden_units(config, loaded)
-        excerpt = None  # every BiLSTM
-        tracks = 0
-        if mode == "coverage":
-            tracks = coverage_tracks
-            if not tracks:
-                raise HelixtuneError("coverage mode needs evaluation/rnaseq_coverage in the training data")
-            if config.upstream_fine_tune:
-                excerpt = upstream_coverage_excerpt(loaded.config)
-        pretrained_head = (loaded.dense.weight.detach().clone(), loaded.dense.bias.detach().clone())
-        model = _fine_tuned(loaded, config, excerpt, tracks, hidden, mode)
-        model.freeze_base()
-        if config.head_init == "pretrained" and not config.upstream_fine_tune:
-            info["head_init"] = init_head_from_pretrained_(model, *pretrained_head)
+        model = FINE_TUNE_MODES[mode](loaded, config, coverage_tracks, path, info)
     info["trainable"] = trainable_parameter_names(model)
     return model, info

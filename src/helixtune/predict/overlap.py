@@ -19,13 +19,25 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def check_overlap_parameters(chunk_size: int, offset: int, core_length: int) -> None:
+def overlap_parameters(chunk_size: int, offset: int | None = None, core_length: int | None = None) -> tuple[int, int]:
+    """(offset, core length) of overlapping prediction over chunks of `chunk_size`, defaults filled in and
+    checked; a ValueError names the first rule broken. `predict` and `annotate` both use it.
+
+    Defaults as upstream: offset L // 2, core length int(3L / 4). The rule is upstream's overlap code's
+    (helixer/core/overlap.py): a positive offset at most the core length, which is at most L. Helixer.py
+    also demands an offset that divides L, because upstream's windows then depend on its batches; here the
+    windows are laid over whole ranges (module docstring), so any such offset gives the same predictions
+    at every batch size, and `annotate` accepts what `predict` does.
+    """
+    offset = offset or chunk_size // 2
+    core_length = core_length or int(chunk_size * 3 / 4)
     if offset <= 0 or core_length <= 0:
         raise ValueError("overlap offset and core length must be positive")
     if offset > core_length:
         raise ValueError(f"overlap offset {offset} must not exceed the core length {core_length}")
     if core_length > chunk_size:
         raise ValueError(f"overlap core length {core_length} must not exceed the subsequence length {chunk_size}")
+    return offset, core_length
 
 
 def window_starts(n_chunks: int, chunk_size: int, offset: int) -> np.ndarray:

@@ -169,11 +169,10 @@ def predict_file(model, test_data, output_path, options: PredictOptions | None =
     stack = contextlib.ExitStack()
     try:
         length = source.length
-        offset = options.overlap_offset or length // 2
-        core = options.overlap_core_length or int(length * 3 / 4)
+        offset = core = None
         if options.overlap:
             try:
-                ov.check_overlap_parameters(length, offset, core)
+                offset, core = ov.overlap_parameters(length, options.overlap_offset, options.overlap_core_length)
             except ValueError as err:
                 raise HelixtuneError(str(err)) from None
         engine = Engine(model, options.device, options.mixed_precision, options.threads, options.precision)

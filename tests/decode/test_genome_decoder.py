@@ -267,8 +267,8 @@ def test_splice_sites_are_read_in_the_sequence_and_ns_match_none(slice_files, tm
 
 
 def test_decoder_choice_reaches_annotate_and_self_train_options():
-    from helixtune.annotate import DecodeOptions
     from helixtune.cli import build_parser
+    from helixtune.decode.options import DecodeOptions
 
     # the default keywords are those recorded before the decoder could be chosen (pipeline step keys match)
     assert DecodeOptions().keywords() == {"window_size": 100, "edge_threshold": 0.1, "peak_threshold": 0.8,

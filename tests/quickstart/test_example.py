@@ -125,7 +125,7 @@ def test_self_train_example_end_to_end_prints_a_true_comparison(tmp_path, capsys
 def test_example_settings_yield_only_to_options_given(tmp_path, monkeypatch):
     """--example uses its own settings, except where the command line names another value (even the
     plain self-train default)."""
-    import helixtune.pseudolabel.example as example
+    import helixtune.pipelines.example as example
 
     seen = {}
 
@@ -152,7 +152,7 @@ def test_example_settings_yield_only_to_options_given(tmp_path, monkeypatch):
 
 
 def test_example_verdict_names_what_changed_and_what_did_not():
-    from helixtune.pseudolabel.example import example_verdict
+    from helixtune.pipelines.example import example_verdict
 
     def scores(genic_base, genic_tuned, gene_base, gene_tuned):
         return {"base": {"genic_f1_basewise": genic_base, "gene_f1": gene_base},

@@ -27,7 +27,7 @@ def test_every_list_of_mode_names_is_the_registry():
 
 def test_a_registered_mode_is_what_builds_the_model(monkeypatch):
     """A mode is one function in the registry: `build_training_model` calls it with the pretrained model."""
-    import helixtune.train.finetune as finetune
+    from helixtune.train import finetune
 
     seen = {}
 

@@ -32,10 +32,10 @@ from helixtune.atomic import atomic_output
 from helixtune.errors import HelixtuneError, InputFileError
 from helixtune.genome.chunks import chunk_start_ends, cut_strand, n_chunks_per_strand
 from helixtune.genome.fasta import iter_fasta
+from helixtune.genome.lengths import DEFAULT_SUBSEQUENCE_LENGTH
 from helixtune.parallel import available_cpus
 from helixtune.progress import progress_bar
 
-DEFAULT_SUBSEQUENCE_LENGTH = 21384
 DEFAULT_WINDOW_CHUNKS = 128  # subsequences labelled at once: about 2.7 Mbp, 250 MB at the default length
 LABEL_ARRAYS = ("y", "sample_weights", "gene_lengths", "phases", "transitions")
 CLASS_NAMES = h5layout.CLASS_NAMES

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helixtune.annotation.export import DEFAULT_SUBSEQUENCE_LENGTH, ExportSummary, export_h5
+from helixtune.annotation.export import ExportSummary, export_h5
+from helixtune.genome.lengths import DEFAULT_SUBSEQUENCE_LENGTH
 from helixtune.annotation.importer import ImportSummary, import_gff
 from helixtune.atomic import check_output_file, scratch_folder
 from helixtune.errors import InputFileError

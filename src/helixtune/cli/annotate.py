@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from helixtune.genome.lengths import DEFAULT_SUBSEQUENCE_LENGTH, LINEAGE_SUBSEQUENCE_LENGTHS, LINEAGES
+
 
 def add_decode_arguments(parser) -> None:
     parser.add_argument("--window-size", type=int, default=100, help="HelixerPost window size (default 100)")
@@ -35,11 +37,13 @@ def register(subparsers) -> None:
     parser.add_argument("--gff-output-path", "--output", "-o", dest="gff_output_path", required=True,
                         help="GFF3 file to write")
     parser.add_argument("--species", default=None, help="species name for the GFF3 and gene IDs (default: FASTA name)")
-    parser.add_argument("--lineage", choices=("vertebrate", "land_plant", "fungi", "invertebrate"), default=None,
-                        help="sets the default subsequence length as Helixer.py does (fungi 21384, land_plant 64152, "
-                             "vertebrate and invertebrate 213840)")
+    parser.add_argument("--lineage", choices=LINEAGES, default=None,
+                        help="sets the default subsequence length as Helixer.py does ("
+                             + ", ".join(f"{name} {length}" for name, length in LINEAGE_SUBSEQUENCE_LENGTHS.items())
+                             + ")")
     parser.add_argument("--subsequence-length", type=int, default=None,
-                        help="bp per subsequence (default: by --lineage, else 21384); a multiple of the pool size")
+                        help=f"bp per subsequence (default: by --lineage, else {DEFAULT_SUBSEQUENCE_LENGTH}); a "
+                             "multiple of the pool size")
     parser.add_argument("--no-overlap", dest="overlap", action="store_false", help="predict without overlapping windows")
     parser.add_argument("--overlap-offset", type=int, default=None, help="default: subsequence length // 2")
     parser.add_argument("--overlap-core-length", type=int, default=None, help="default: 3/4 of the subsequence length")
@@ -53,8 +57,8 @@ def register(subparsers) -> None:
     add_strandedness_arguments(parser)
     parser.add_argument("--pretrained-model-path", default=None, help="upstream Keras coverage models: their base")
     add_decode_arguments(parser)
-    from helixtune.annotate import ANNOTATE_DECODER
     from helixtune.cli.decode import add_genome_decoder_arguments
+    from helixtune.pipelines.annotate import ANNOTATE_DECODER
 
     # the genome decoder by default: on S. pombe it gives 8x the gene F1 of HelixerPost's from the same
     # predictions (docs/decode.md); `decode` keeps HelixerPost's as its default for byte-identical output
@@ -64,9 +68,10 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from helixtune.annotate import DecodeOptions, annotate
     from helixtune.cli.decode import genome_decoder_keywords
+    from helixtune.decode.options import DecodeOptions
     from helixtune.errors import HelixtuneError
+    from helixtune.pipelines.annotate import annotate
 
     if args.bam and not args.strandedness:
         raise HelixtuneError("--bam needs one of --second-read-is-sense-strand, --first-read-is-sense-strand, "
@@ -76,10 +81,9 @@ def run(args) -> int:
                        overlap_offset=args.overlap_offset, overlap_core_length=args.overlap_core_length,
                        batch_size=args.batch_size, device=args.device, threads=args.threads,
                        decode_options=DecodeOptions(args.window_size, args.edge_threshold, args.peak_threshold,
-                                                    args.min_coding_length),
+                                                    args.min_coding_length, **genome_decoder_keywords(args)),
                        temporary_dir=args.temporary_dir, compression=args.compression, bam=args.bam,
-                       strandedness=args.strandedness, pretrained_model_path=args.pretrained_model_path,
-                       decoder_options=genome_decoder_keywords(args))
+                       strandedness=args.strandedness, pretrained_model_path=args.pretrained_model_path)
     print(f"annotated {summary.sequences} sequences ({summary.bases:,} bp, subsequence length "
           f"{summary.subsequence_length}): {summary.genes} genes in {summary.gff_path} "
           f"(encode {summary.seconds_encode:.1f} s, predict {summary.seconds_predict:.1f} s, "

@@ -25,21 +25,26 @@ def add_genome_decoder_arguments(parser, hints: bool = True, default: str = "hel
     parser.add_argument("--allow-noncanonical", action="store_true",
                         help="genome decoder: also decode AT-AC (U12) introns (default: GT-AG and GC-AG only)")
     if hints:
-        parser.add_argument("--hints-bam", nargs="+", default=[], metavar="BAM",
-                            help="genome decoder: sorted, indexed RNA-seq BAM files whose spliced reads make the "
-                                 "introns they support cheaper, in proportion to the log of their read count")
-        strand = parser.add_mutually_exclusive_group()
-        strand.add_argument("--hints-second-read-is-sense-strand", dest="hints_strandedness", action="store_const",
-                            const="second_read_is_sense_strand",
-                            help="hints BAM library: read 2 is sense (dUTP, Illumina TruSeq stranded; RF)")
-        strand.add_argument("--hints-first-read-is-sense-strand", dest="hints_strandedness", action="store_const",
-                            const="first_read_is_sense_strand",
-                            help="hints BAM library: read 1 (and single-end reads) is sense (FR)")
-        strand.add_argument("--hints-unstranded", dest="hints_strandedness", action="store_const",
-                            const="unstranded",
-                            help="hints BAM library is unstranded (default): the aligner's XS tag gives the strand "
-                                 "where present")
-        parser.set_defaults(hints_strandedness="unstranded")
+        add_hints_arguments(parser)
+
+
+def add_hints_arguments(parser) -> None:
+    """--hints-bam and the strandedness of its library (genome decoder)."""
+    parser.add_argument("--hints-bam", nargs="+", default=[], metavar="BAM",
+                        help="genome decoder: sorted, indexed RNA-seq BAM files whose spliced reads make the "
+                             "introns they support cheaper, in proportion to the log of their read count")
+    strand = parser.add_mutually_exclusive_group()
+    strand.add_argument("--hints-second-read-is-sense-strand", dest="hints_strandedness", action="store_const",
+                        const="second_read_is_sense_strand",
+                        help="hints BAM library: read 2 is sense (dUTP, Illumina TruSeq stranded; RF)")
+    strand.add_argument("--hints-first-read-is-sense-strand", dest="hints_strandedness", action="store_const",
+                        const="first_read_is_sense_strand",
+                        help="hints BAM library: read 1 (and single-end reads) is sense (FR)")
+    strand.add_argument("--hints-unstranded", dest="hints_strandedness", action="store_const",
+                        const="unstranded",
+                        help="hints BAM library is unstranded (default): the aligner's XS tag gives the strand "
+                             "where present")
+    parser.set_defaults(hints_strandedness="unstranded")
 
 
 def genome_decoder_keywords(args) -> dict:

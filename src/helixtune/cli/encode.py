@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from helixtune.genome.lengths import DEFAULT_SUBSEQUENCE_LENGTH
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -17,9 +19,9 @@ def register(subparsers) -> None:
     parser.add_argument("--h5-output-path", "--output", "-o", dest="h5_output_path", required=True,
                         help="genome h5 file to write")
     parser.add_argument("--species", required=True, help="species name stored per subsequence (max 25 bytes)")
-    parser.add_argument("--subsequence-length", type=int, default=21384,
-                        help="length of each subsequence in bp (default 21384; use a multiple of the model's "
-                             "pool size, 9 for released models)")
+    parser.add_argument("--subsequence-length", type=int, default=DEFAULT_SUBSEQUENCE_LENGTH,
+                        help=f"length of each subsequence in bp (default {DEFAULT_SUBSEQUENCE_LENGTH}; use a multiple "
+                             "of the model's pool size, 9 for released models)")
     parser.add_argument("--compression", choices=("gzip", "lzf"), default="gzip", help="h5 compression (default gzip)")
     parser.add_argument("--min-sequence-length", type=int, default=0,
                         help="skip FASTA records shorter than this many bp (default 0: keep all)")

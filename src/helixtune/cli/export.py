@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from helixtune.genome.lengths import DEFAULT_SUBSEQUENCE_LENGTH
+
 
 def add_export_arguments(parser) -> None:
-    parser.add_argument("--subsequence-length", type=int, default=21384,
-                        help="length of each subsequence in bp (default 21384)")
+    parser.add_argument("--subsequence-length", type=int, default=DEFAULT_SUBSEQUENCE_LENGTH,
+                        help=f"length of each subsequence in bp (default {DEFAULT_SUBSEQUENCE_LENGTH})")
     parser.add_argument("--compression", choices=("gzip", "lzf"), default="gzip", help="h5 compression (default gzip)")
     parser.add_argument("--modes", default="all",
                         help="'all' (default) or a comma list of X,y,anno_meta,transitions; as upstream, only "

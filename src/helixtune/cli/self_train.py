@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 
 from helixtune.cli.annotate import add_decode_arguments, add_strandedness_arguments
+from helixtune.cli.decode import add_hints_arguments
 from helixtune.cli.train import duration
+from helixtune.genome.lengths import DEFAULT_SUBSEQUENCE_LENGTH, LINEAGES
 from helixtune.train.finetune import FINE_TUNE_MODES
 from helixtune.train.gene_check import SELECT_BY
 
@@ -28,9 +30,10 @@ def register(subparsers) -> None:
     parser.add_argument("--out", "--output", "-o", dest="out", required=True,
                         help="run directory (created; every intermediate file stays there)")
     parser.add_argument("--species", default=None, help="species name (default: FASTA name)")
-    parser.add_argument("--lineage", choices=("vertebrate", "land_plant", "fungi", "invertebrate"), default=None,
+    parser.add_argument("--lineage", choices=LINEAGES, default=None,
                         help="default subsequence length as in Helixer.py")
-    parser.add_argument("--subsequence-length", type=int, default=None, help="bp per subsequence (default 21384)")
+    parser.add_argument("--subsequence-length", type=int, default=None,
+                        help=f"bp per subsequence (default {DEFAULT_SUBSEQUENCE_LENGTH})")
     parser.add_argument("--bam", nargs="+", default=None,
                         help="RNA-seq BAMs (sorted, indexed) added as coverage input to the tuned model")
     add_strandedness_arguments(parser)
@@ -70,6 +73,7 @@ def register(subparsers) -> None:
                              "(default) or 'genome' (see docs/decode.md)")
     parser.add_argument("--params", dest="decode_params", default=None, metavar="JSON",
                         help="genome decoder parameters (default: the bundled fungal parameters)")
+    add_hints_arguments(parser)
     parser.add_argument("--allow-degenerate-labels", action="store_true",
                         help="go on even when the label-quality gate finds the pseudolabels degenerate")
     parser.add_argument("--min-genes", type=int, default=5, help="gate: fewest genes the base model must yield (5)")
@@ -80,12 +84,12 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from helixtune.annotate import DecodeOptions
+    from helixtune.decode.options import DecodeOptions
     from helixtune.errors import HelixtuneError
-    from helixtune.pseudolabel.pipeline import SelfTrainOptions, self_train
+    from helixtune.pipelines.self_train import SelfTrainOptions, self_train
 
-    if args.decode_params is not None and args.decoder != "genome":
-        raise HelixtuneError("--params needs --decoder genome")
+    if (args.decode_params is not None or args.hints_bam) and args.decoder != "genome":
+        raise HelixtuneError("--params and --hints-bam need --decoder genome")
     if args.example and (args.fasta or args.reference_gff):
         raise HelixtuneError("--example brings its own genome and reference; drop --fasta / --reference-gff")
     if not args.example and not (args.fasta and args.model):
@@ -101,7 +105,8 @@ def run(args) -> int:
         device=args.device, threads=args.threads,
         decode=DecodeOptions(args.window_size, args.edge_threshold,
                              DecodeOptions.peak_threshold if args.peak_threshold is None else args.peak_threshold,
-                             args.min_coding_length, args.decoder, args.decode_params),
+                             args.min_coding_length, args.decoder, args.decode_params, tuple(args.hints_bam),
+                             args.hints_strandedness),
         epochs=args.epochs, patience=args.patience, train_batch_size=args.batch_size,
         learning_rate=SelfTrainOptions.learning_rate if args.learning_rate is None else args.learning_rate,
         check_every_nth_batch=args.check_every_nth_batch, select_by=args.select_by, max_time=args.max_time,
@@ -121,9 +126,10 @@ def run_example(args, options) -> int:
     """--example: the example's own settings, except for options given on the command line."""
     import dataclasses
 
-    from helixtune.annotate import DecodeOptions
-    from helixtune.pseudolabel.example import example_options, run_example as run
-    from helixtune.pseudolabel.pipeline import SelfTrainOptions
+    from helixtune.decode.options import DecodeOptions
+    from helixtune.pipelines.example import example_options
+    from helixtune.pipelines.example import run_example as run
+    from helixtune.pipelines.self_train import SelfTrainOptions
 
     chosen, defaults = example_options(), SelfTrainOptions()
     for field in dataclasses.fields(SelfTrainOptions):  # a value other than the plain default was given

@@ -24,6 +24,7 @@ from helixtune.atomic import atomic_output
 from helixtune.decode import gff3, windows
 from helixtune.decode.costs import COST_MODELS
 from helixtune.decode.hmm import SOLVED_BY_REPLAY, SOLVED_BY_TIE_CHECK, solve_region
+from helixtune.decode.options import DecodeOptions
 from helixtune.decode.streams import DecodeInputs, Sequence, check_thresholds, open_inputs, read_block
 from helixtune.errors import HelixtuneError
 from helixtune.parallel import available_cpus
@@ -94,7 +95,8 @@ def decode_to_gff3(genome_h5, predictions_h5, out_gff3, window_size: int | None 
                    min_coding_length: int | None = None, species: str | None = None,
                    cost_model: str = "head", threads: int | None = None, show_progress: bool = True,
                    max_pending_regions: int | None = None, decoder: str = "helixerpost", params=None,
-                   hints_bam=(), strandedness: str = "unstranded") -> DecodeSummary:
+                   hints_bam=(), strandedness: str = "unstranded",
+                   options: DecodeOptions | None = None) -> DecodeSummary:
     """Decode Helixer predictions into gene models (GFF3).
 
     genome_h5: fasta2h5/geenuff2h5 file (data/X, seqids, species, start_ends); predictions_h5: HybridModel
@@ -109,7 +111,14 @@ def decode_to_gff3(genome_h5, predictions_h5, out_gff3, window_size: int | None 
     and uses lineage length statistics: `params` is a `DecodeParams`, a parameter file, or None for the
     bundled fungal parameters; `hints_bam`: RNA-seq BAM files whose spliced reads support introns, read with
     `strandedness` (as add-coverage).
+
+    `options`: a `DecodeOptions` (decode/options.py) whose fields take the place of the keywords of the
+    same names (the thresholds, decoder, params, hints_bam, strandedness).
     """
+    if options is not None:
+        return decode_to_gff3(genome_h5, predictions_h5, out_gff3, species=species, cost_model=cost_model,
+                              threads=threads, show_progress=show_progress, max_pending_regions=max_pending_regions,
+                              **options.keywords())
     if decoder not in DECODERS:
         raise HelixtuneError(f"unknown decoder '{decoder}' (choose from {', '.join(DECODERS)})")
     if decoder == "genome":

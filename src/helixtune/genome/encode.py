@@ -22,10 +22,9 @@ from helixtune import h5layout
 from helixtune.atomic import atomic_output, check_output_file, scratch_folder
 from helixtune.errors import HelixtuneError, InputFileError
 from helixtune.genome.fasta import FastaHeader, iter_fasta_stream
+from helixtune.genome.lengths import DEFAULT_SUBSEQUENCE_LENGTH
 from helixtune.parallel import available_cpus
 from helixtune.progress import progress_bar
-
-DEFAULT_SUBSEQUENCE_LENGTH = 21384
 
 # upstream's AMBIGUITY_DECODE, columns C, A, T, G; anything not listed is rejected by the FASTA reader
 _AMBIGUITY = {

@@ -7,12 +7,12 @@ import json
 import h5py
 import numpy as np
 import pytest
-
 from sharedpaths import shared_file
-from helixtune.annotate import annotate, choose_subsequence_length, default_species
+
 from helixtune.errors import HelixtuneError
 from helixtune.genome.fasta import iter_fasta
-from helixtune.pseudolabel.pipeline import DegenerateLabels, SelfTrainOptions, self_train
+from helixtune.pipelines.annotate import annotate, choose_subsequence_length, default_species
+from helixtune.pipelines.self_train import DegenerateLabels, SelfTrainOptions, self_train
 
 SHORT_SCAFFOLDS = ("NW_003315901.1", "NW_003315902.1")  # 8,981 and 5,431 bp of the Micromonas test genome
 LENGTH = 1998  # a multiple of the pool size 9, so the two scaffolds give 16 subsequences
@@ -138,7 +138,7 @@ def test_label_quality_gate_stops_a_model_that_finds_no_genes(small_genome, tmp_
 def test_rounds_stop_at_the_first_degenerate_round(tmp_path, monkeypatch, capsys):
     """Self-training can drift (each round calls more genes); a round whose pseudolabels fail the gate ends the
     loop, and the last good round is the result."""
-    from helixtune.pseudolabel import pipeline
+    import helixtune.pipelines.self_train as pipeline
 
     def one_round(fasta, base_model, out_dir, options, label="", report_base=None):
         if label == "round 3 ":

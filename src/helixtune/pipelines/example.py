@@ -15,16 +15,18 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from helixtune.annotate import DecodeOptions
-from helixtune.pseudolabel.pipeline import SelfTrainOptions, SelfTrainResult
+from helixtune.decode.options import DecodeOptions
+from helixtune.genome.lengths import LINEAGE_SUBSEQUENCE_LENGTHS
+from helixtune.pipelines.self_train import SelfTrainOptions, SelfTrainResult
 
 # Settings that make the loop finish in a minute on a laptop CPU and suit the bundled model:
-# * 21384 bp subsequences, the length the bundled model was trained on (its BiLSTMs see the same context);
+# * the fungal subsequence length (21384 bp), the length the bundled model was trained on (its BiLSTMs see the
+#   same context);
 #   300 kbp give 30 of them (both strands), half of which are kept as confident;
 # * HelixerPost's default decoding (peak threshold 0.8);
 # * self-train's own defaults for the rest: the pseudolabel checks, learning rate 1e-3 for 5 epochs over the
 #   whole network (a dozen steps on this piece).
-EXAMPLE_SUBSEQUENCE_LENGTH = 21384
+EXAMPLE_SUBSEQUENCE_LENGTH = LINEAGE_SUBSEQUENCE_LENGTHS["fungi"]
 EXAMPLE_KEEP_FRACTION = SelfTrainOptions.keep_fraction
 EXAMPLE_PEAK_THRESHOLD = DecodeOptions.peak_threshold
 EXAMPLE_LEARNING_RATE = SelfTrainOptions.learning_rate
@@ -123,7 +125,7 @@ def example_verdict(scores: dict) -> str:
 def run_example(out_dir, model="bundled", options: SelfTrainOptions | None = None) -> ExampleResult:
     """Self-train `model` (default: the bundled base model) on the bundled S. pombe piece; compare."""
     from helixtune.data import resolve_model_path
-    from helixtune.pseudolabel.pipeline import self_train
+    from helixtune.pipelines.self_train import self_train
 
     fasta, reference = example_inputs(out_dir)
     options = options or example_options()

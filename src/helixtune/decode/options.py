@@ -1,0 +1,34 @@
+"""The options of one decoding, as one value: what `decode_to_gff3(..., options=...)` and the pipelines take."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+# the library strandedness of RNA-seq hints when none is given (the aligner's XS tag then gives the strand)
+DEFAULT_HINTS_STRANDEDNESS = "unstranded"
+
+
+@dataclass
+class DecodeOptions:
+    """HelixerPost's positional parameters, with Helixer.py's defaults; the decoder, its parameter file and
+    its RNA-seq intron hints."""
+
+    window_size: int = 100
+    edge_threshold: float = 0.1
+    peak_threshold: float = 0.8
+    min_coding_length: int = 100
+    decoder: str = "helixerpost"  # or "genome" (see docs/decode.md)
+    params: object = None  # genome decoder: a parameter file or a DecodeParams (None: the bundled one)
+    hints_bam: tuple = ()  # genome decoder: RNA-seq BAM files whose spliced reads support introns
+    strandedness: str = DEFAULT_HINTS_STRANDEDNESS  # of the hints' library
+
+    def keywords(self) -> dict:
+        """`decode_to_gff3` keywords; the fields after the thresholds only when not their defaults (so the
+        step keys a pipeline recorded before those fields existed still match)."""
+        values = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}  # params stays as given
+        values["hints_bam"] = [str(path) for path in self.hints_bam]
+        for name in ("decoder", "params", "hints_bam", "strandedness"):
+            if values[name] == getattr(DecodeOptions, name) or (name == "hints_bam" and not values[name]):
+                del values[name]
+        return values

@@ -214,8 +214,8 @@ def real_lengths(start_ends: np.ndarray) -> np.ndarray:
 
 
 def rotate_chunk_padding_first(chunk: np.ndarray, start: int, end: int) -> np.ndarray:
-    """HybridModel's read-time transformation (spec 1.9) of one chunk: a padded minus chunk gets its
-    padding first; any other chunk is returned as it is."""
+    """HybridModel's read-time transformation of one chunk: a padded minus chunk gets its padding first;
+    any other chunk is returned as it is (docs/models.md, padded minus-strand subsequences)."""
     real = start - end
     if start > end and real < len(chunk):
         return np.concatenate([chunk[real:], chunk[:real]], axis=0)

@@ -11,7 +11,7 @@ from helixtune.model.network import (FineTunedModel, HybridModel, HybridModelCon
 
 
 def test_parameter_counts_match_upstream_models():
-    # numbers printed by Keras for upstream's builds (reference model README, spec 2.1)
+    # numbers printed by Keras for upstream's builds (reference model README)
     assert keras_parameter_count(HybridModel(HybridModelConfig.released_size())) == 2_105_672
     assert keras_parameter_count(HybridModel()) == 90_216
     assert keras_parameter_count(HybridModel(predict_phase=False)) == 87_876
@@ -22,7 +22,7 @@ def test_parameter_counts_match_upstream_models():
                             hidden_units=16).freeze_base()
     assert keras_parameter_count(hidden) == 9_496 and count_parameters(hidden, trainable_only=True) == 6_136
     plain = FineTunedModel(HybridModel(HybridModelConfig.released_size())).freeze_base()
-    assert count_parameters(plain, trainable_only=True) == 18_504  # spec 4.2
+    assert count_parameters(plain, trainable_only=True) == 18_504  # as Keras counts upstream's head-only fine-tune
 
 
 def test_upstream_coverage_excerpt_drops_last_lstm_without_dropout2():

@@ -26,7 +26,7 @@ def _subset(src, dst, rows):
 
 
 def _naive_overlap(model, x_rows, offset, core):
-    """Straight from spec 5.3 for one range: all windows, trimmed, unweighted mean."""
+    """Upstream's overlap merge written out for one range: all windows, trimmed, unweighted mean."""
     m, length = x_rows.shape[0], x_rows.shape[1]
     sequence = x_rows.reshape(m * length, -1)
     starts = list(range(0, m * length - length + 1, offset))

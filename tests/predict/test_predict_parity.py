@@ -1,4 +1,4 @@
-"""`helixtune predict` writes upstream's predictions (spec 5): values, layout of padded minus chunks, attributes."""
+"""`helixtune predict` writes upstream's predictions: values, layout of padded minus chunks, attributes."""
 
 from __future__ import annotations
 

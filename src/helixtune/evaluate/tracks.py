@@ -5,7 +5,7 @@ and strand, an int8 class track (ig 0, utr 1, cds 2, intron 3; -1 = no data), an
 (no_phase 0, phase_0..2 = 1..3; -1 = no data) and a boolean mask of usable bases. Base-wise metrics
 then compare the tracks wherever both masks are true, whatever the two sources were.
 
-Gene models become labels the way upstream's geenuff2h5 builds `y` and `phases` (spec 1.5/1.6):
+Gene models become labels the way upstream's geenuff2h5 builds `y` and `phases` (docs/file-formats.md):
 one transcript per gene (the longest), intergenic outside transcripts, intron = in a transcript and
 in an intron (also inside UTRs), CDS = between the first and last CDS base and not intron, UTR = the
 rest of the transcript; phase = bases until the next codon start, from the GFF phase at the 5' end.
@@ -69,7 +69,7 @@ def tracks_from_models(transcripts: list[Transcript], seqid: str, length: int) -
 
 
 def _set_phases(phases: np.ndarray, t: Transcript, length: int) -> None:
-    """Phase class 1 + (bases until the next codon start), from the 5' GFF phase (spec 1.6)."""
+    """Phase class 1 + (bases until the next codon start), from the 5' GFF phase, as geenuff2h5."""
     segments = t.cds if t.strand == "+" else t.cds[::-1]
     offset = 0
     for s, e in segments:

@@ -1,6 +1,6 @@
 """Read upstream Helixer's Keras `.h5` models with h5py (no TensorFlow) into our PyTorch modules.
 
-Supported layouts (spec 2.3, 4.2-4.4):
+Supported layouts (upstream's plain HybridModel and its fine-tuned variants; docs/models.md):
 - HybridModel with genic + phase heads, or a single `main` head (no phase), any depth, with or without
   Dropout layers; older releases' `reshape_1/reshape_2` head names; `tf.split_1` of plain fine-tunes;
 - coverage fine-tunes: 4 + 2n input channels, a nested Functional `model` (the frozen excerpt) whose weights
@@ -12,7 +12,7 @@ The layer graph is read from the root attribute `model_config`; the weights from
 `weight_names` attribute, in order (inner LSTM names differ between Keras versions and are never hard-coded).
 `optimizer_weights` and `"trainable"` flags are ignored (upstream checkpoints set every layer untrainable).
 
-Weight conversion (spec 2.5): Conv1D kernel (K, in, out) -> (out, in, K); LSTM gate order i,f,g,o is shared,
+Weight conversion (Keras to PyTorch): Conv1D kernel (K, in, out) -> (out, in, K); LSTM gate order i,f,g,o is shared,
 weight_ih = kernel.T, weight_hh = recurrent_kernel.T, bias_ih = bias, bias_hh = 0; Dense kernel.T.
 """
 

@@ -33,7 +33,7 @@ from helixtune.model.network import build_model
 FORMAT_NAME = "helixtune-model"
 FORMAT_VERSION = 1
 METADATA_KEY = "helixtune_model"
-# the coverage datasets upstream's HybridModel reads (hard-coded there; spec 4.6)
+# the coverage datasets upstream's HybridModel reads (hard-coded there; docs/coverage.md)
 DEFAULT_COVERAGE_DATASETS = ("evaluation/rnaseq_coverage", "evaluation/rnaseq_spliced_coverage")
 
 

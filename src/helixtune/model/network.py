@@ -2,11 +2,11 @@
 
 Public API (what training, prediction and model files build on)
 ----------------------------------------------------------------
-`HybridModelConfig`   every hyper-parameter upstream's HybridModel.py exposes (spec 2.1), as a dataclass;
+`HybridModelConfig`   every hyper-parameter upstream's HybridModel.py exposes, as a dataclass;
                       `.to_dict()` / `HybridModelConfig.from_dict(d)` for model files.
 `HybridModel(config)` the network trained from scratch or loaded from a released model.
 `FineTunedModel(base, ...)` a (frozen) excerpt of a HybridModel plus coverage tracks and one new final
-                      Dense layer, or a hidden + final layer (spec 4.2 / 4.3 / 4.7).
+                      Dense layer, or a hidden + final layer (docs/fine-tuning.md).
 
 Both modules share one interface, so training and prediction never need to know which one they hold:
 
@@ -19,11 +19,11 @@ Both modules share one interface, so training and prediction never need to know 
     model.pool_size, model.predict_phase, model.input_channels, model.coverage_tracks
     model.architecture() -> dict            JSON-able description; `build_model(architecture)` rebuilds it.
 
-Row-major conventions follow Keras exactly (spec 2.2): timestep t holds bases tP .. tP+P-1, the Dense output
+Row-major conventions follow Keras exactly: timestep t holds bases tP .. tP+P-1, the Dense output
 is split into the genic half then the phase half, and probabilities reshape to base-wise with
 `probs.reshape(B, T * P, 4)`.
 
-Fine-tuning (spec 4):
+Fine-tuning (docs/fine-tuning.md):
     base = HybridModel(cfg)                               # or loaded from a file
     tuned = FineTunedModel(base, excerpt_lstm_layers=None,  # None: all BiLSTMs (upstream --fine-tune)
                            coverage_tracks=0, coverage_norm=None, hidden_units=None,
@@ -55,7 +55,7 @@ COVERAGE_NORMS = (None, "log", "linear")
 
 @dataclass
 class HybridModelConfig:
-    """HybridModel.py's architecture flags (spec 2.1) with upstream's defaults."""
+    """HybridModel.py's architecture flags with upstream's defaults."""
 
     cnn_layers: int = 1
     lstm_layers: int = 1
@@ -311,7 +311,7 @@ class HybridModel(nn.Module):
 
 
 def upstream_coverage_excerpt(config: HybridModelConfig) -> int:
-    """BiLSTM layers upstream keeps when it cuts a base model at layer `dense_at - 2` (spec 4.3, quirk Q7).
+    """BiLSTM layers upstream keeps when it cuts a base model at layer `dense_at - 2` (docs/fine-tuning.md).
 
     Without dropout2 the layer before `dense` is the last BiLSTM, so `dense_at - 2` drops it.
     """
@@ -321,7 +321,7 @@ def upstream_coverage_excerpt(config: HybridModelConfig) -> int:
 
 
 def normalize_coverage(raw: torch.Tensor, norm: str | None) -> torch.Tensor:
-    """Upstream's coverage normalisation (spec 4.6), rounded to float16 as upstream's pipeline stores it."""
+    """Upstream's coverage normalisation (docs/coverage.md), rounded to float16 as upstream's pipeline stores it."""
     raw = raw.float()
     if norm == "log":
         out = torch.log(raw + 1.1)
@@ -335,7 +335,7 @@ def normalize_coverage(raw: torch.Tensor, norm: str | None) -> torch.Tensor:
 
 
 class FineTunedModel(nn.Module):
-    """A HybridModel excerpt + optional coverage tracks + new head (spec 4.2, 4.3, 4.7).
+    """A HybridModel excerpt + optional coverage tracks + new head (docs/fine-tuning.md).
 
     x (B, L, 4 + 2n) -> base.features(x[..., :4], excerpt_lstm_layers)      (B, T, D)
                        coverage x[..., 4:] normalised, reshaped (B, T, P*2n) (base offset major)

@@ -1,4 +1,4 @@
-"""Prediction: stream a genome h5 through a model and write upstream's predictions h5 (spec 5).
+"""Prediction: stream a genome h5 through a model and write upstream's predictions h5 (docs/file-formats.md).
 
 - `run`: `predict(model_path, test_data, output_path, PredictOptions(...))` and `predict_file(model, ...)`
 - `engine`: batched inference on CPU (worker threads, bfloat16 convolutions) or CUDA

@@ -10,7 +10,8 @@ from helixtune.errors import InputFileError
 
 class PredictionInput:
     """Rows of the test file as the model sees them: padded minus-strand chunks rotated padding-first
-    (spec 1.9), coverage columns (raw counts) appended in the model's recorded order."""
+    (docs/models.md, padded minus-strand subsequences), coverage columns (raw counts) appended in the
+    model's recorded order."""
 
     def __init__(self, path, pool_size: int, coverage_datasets: list[str] | None = None, coverage_tracks: int = 0):
         self.path = path

@@ -1,4 +1,4 @@
-"""Overlapping prediction (upstream `--overlap`, spec 5.3), planned per contiguous range of chunks.
+"""Overlapping prediction (upstream `--overlap`, docs/models.md), planned per contiguous range of chunks.
 
 A *range* is a run of consecutive rows of one sequence and strand (after the minus-strand padding rotation a
 strand's chunks form one continuous sequence). Over a range of m chunks of length C, windows of length C start

@@ -1,4 +1,4 @@
-"""`helixtune predict`: stream a genome/test h5 through a model and write a predictions h5 (spec 5).
+"""`helixtune predict`: stream a genome/test h5 through a model and write a predictions h5 (docs/file-formats.md).
 
 Memory stays bounded: rows are read, predicted and written one batch (or one overlap block) at a time, and
 the next input is read in a background thread while the network runs.
@@ -155,7 +155,8 @@ def _overlap_blocks(source: PredictionInput, offset: int, core: int, block_chunk
 def predict_file(model, test_data, output_path, options: PredictOptions | None = None, *,
                  model_path=None, model_config_attr: str = "", model_md5sum: str | None = None,
                  coverage_datasets: list[str] | None = None) -> PredictSummary:
-    """Predict every row of `test_data` with `model`; write `output_path` atomically (spec 5.2 layout)."""
+    """Predict every row of `test_data` with `model`; write `output_path` atomically, in upstream's layout
+    (docs/file-formats.md)."""
     import time
 
     options = options or PredictOptions()

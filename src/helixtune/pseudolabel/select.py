@@ -186,7 +186,8 @@ def predictions_layout(predictions_h5, requested: str = "auto") -> str:
     """Where padded minus-strand chunks keep their real bases: "genome" (first) or "helixer-0.3.6" (last).
 
     helixtune's predict records it in the attribute `padded_minus_layout`; files without it are taken to be
-    from upstream Helixer 0.3.6 or later, which writes such chunks padding-first (spec 5.4).
+    from upstream Helixer 0.3.6 or later, which writes such chunks padding-first (docs/models.md, padded
+    minus-strand subsequences).
     """
     if requested != "auto":
         if requested not in LAYOUTS:

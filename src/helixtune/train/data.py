@@ -1,5 +1,5 @@
 """Training and validation data: `training_data*.h5` / `validation_data*.h5` read the way upstream's
-HybridModel reads them (spec §3.1–3.2, §4.6).
+HybridModel reads them (docs/training.md, docs/coverage.md).
 
 Per chunk (one h5 row) we produce what upstream's `_generic_get_item` produces for one sample of a batch:
 
@@ -13,8 +13,8 @@ Per chunk (one h5 row) we produce what upstream's `_generic_get_item` produces f
   transition marks present (summed, 0 -> 1).
 
 Every computation is per sample, so a batch is simply the stack of its samples. Padded minus-strand chunks
-are rotated padding-first when read (spec §1.9), as upstream does. In train/val mode only chunks with
-`is_annotated & err_samples` are used.
+are rotated padding-first when read (docs/models.md, padded minus-strand subsequences), as upstream does.
+In train/val mode only chunks with `is_annotated & err_samples` are used.
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ def pooled_sample_weights(sample_weights: np.ndarray, pool_size: int) -> np.ndar
 
 def weighted_sample_weights(sw_t: np.ndarray, y_pooled: np.ndarray, class_weights=None,
                             transitions_pooled: np.ndarray | None = None, transition_weights=None) -> np.ndarray:
-    """Upstream's train-mode weighting (spec §3.2 steps 4–5), same float32 operations in the same order.
+    """Upstream's train-mode weighting (class and transition weights on the pooled sample weights), with the
+    same float32 operations in the same order.
 
     sw_t: (..., T) 0/1; y_pooled: (..., T, P, 4); transitions_pooled: (..., T, P, 6).
     """

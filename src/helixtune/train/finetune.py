@@ -1,6 +1,6 @@
 """Building the network a run trains: from scratch, or from a pretrained model in one of the fine-tune modes.
 
-Modes (spec §4; `--fine-tune-mode`):
+Modes (`--fine-tune-mode`, registered in `FINE_TUNE_MODES` below; docs/fine-tuning.md):
 
 - `whole`: the pretrained network, every weight trainable (upstream `--resume-training`);
 - `head`: the pretrained network frozen, a new final Dense layer (upstream `--fine-tune`);
@@ -95,7 +95,7 @@ def trainable_parameter_names(model: torch.nn.Module) -> list[str]:
 
 
 def build_scratch_model(config, coverage_tracks: int = 0) -> torch.nn.Module:
-    """A new HybridModel from the architecture flags (spec 4.7 when coverage is given: it joins at the head)."""
+    """A new HybridModel from the architecture flags (coverage tracks, when given, join at the head)."""
     from helixtune.model.network import HybridModel, HybridModelConfig
 
     net = HybridModelConfig(cnn_layers=config.cnn_layers, lstm_layers=config.lstm_layers, units=config.units,

@@ -1,4 +1,4 @@
-"""Upstream's training loss (spec §3.3), in PyTorch.
+"""Upstream's training loss, in PyTorch (docs/training.md).
 
 Per output: categorical cross-entropy per base, weighted by the timestep's sample weight (broadcast over
 the P bases of the timestep), summed and divided by the number of elements B·T·P — Keras'

@@ -57,7 +57,7 @@ class HelixerTrainingModule(pl.LightningModule):
 
     @torch.no_grad()
     def evaluate(self, loader) -> BasewiseMetrics:
-        """Upstream's validation metrics (spec §6) over `loader` with the current weights."""
+        """Upstream's validation metrics (docs/training.md) over `loader` with the current weights."""
         was_training = self.model.training
         self.model.eval()
         metrics = BasewiseMetrics()

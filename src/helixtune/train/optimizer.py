@@ -1,4 +1,4 @@
-"""Upstream's optimizer: TensorFlow-Addons AdamW on the legacy Keras Adam (spec §3.4), step for step.
+"""Upstream's optimizer: TensorFlow-Addons AdamW on the legacy Keras Adam, step for step.
 
 It differs from `torch.optim.AdamW` in three ways that change the weights, so we do not use that:
 

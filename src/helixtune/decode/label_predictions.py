@@ -1,4 +1,5 @@
-"""Predictions made from reference labels: the "perfect network" input for checking the decoder.
+"""Predictions made from reference labels: the "perfect network" input for checking the decoder, and
+how train's gene-level check (train/gene_check.py) turns validation labels into reference gene models.
 
 Upstream's reference outputs of HelixerPost on labels were made this way: `data/y` and `data/phases` of a
 geenuff2h5 file cast to float16, with all-zero padding rows set to intergenic / no phase.

@@ -23,6 +23,7 @@ import numpy as np
 from helixtune import h5layout
 from helixtune.atomic import atomic_output
 from helixtune.errors import HelixtuneError
+from helixtune.model.model_file import DEFAULT_COVERAGE_DATASETS
 
 SELECT_BY = ("genic-f1", "sub-genic-f1", "cds-exon-f1", "gene-f1")
 GENE_LEVEL = ("cds-exon-f1", "gene-f1")
@@ -39,54 +40,106 @@ def basewise_score(metrics, select_by: str) -> float:
     raise ValueError(select_by)
 
 
-def _chosen_rows(paths, max_bp: int) -> list[tuple[Path, np.ndarray]]:
-    """(file, rows) of whole sequences, in file order, until `max_bp` bases of sequence are chosen."""
+def _segments(seqids: np.ndarray, start_ends: np.ndarray) -> list[tuple[bytes, np.ndarray, int, int]]:
+    """(name, rows, low, high) of each stretch of a sequence that has both strands' chunks, in file order.
+
+    Unfiltered data gives whole sequences under their own names. Filtered data (self-train keeps only its
+    confident chunks, per strand) gives the contiguous stretches where both strands were kept, named
+    `seqid:low-high`, so the decoder, which needs both strands of every position, can read them. `rows`: plus
+    chunks ascending, then minus chunks descending, the order of a whole sequence (genome/chunks.py).
+    """
+    plus, minus, order = {}, {}, []
+    for row, (seqid, (start, end)) in enumerate(zip(seqids, start_ends)):
+        seqid = bytes(seqid)
+        if seqid not in plus:
+            plus[seqid], minus[seqid] = {}, {}
+            order.append(seqid)
+        if start < end:
+            plus[seqid][(int(start), int(end))] = row
+        else:
+            minus[seqid][(int(end), int(start))] = row
+    segments = []
+    for seqid in order:
+        paired = sorted(set(plus[seqid]) & set(minus[seqid]))
+        stretches: list[list[tuple[int, int]]] = []
+        for interval in paired:
+            if stretches and stretches[-1][-1][1] == interval[0]:
+                stretches[-1].append(interval)
+            else:
+                stretches.append([interval])
+        whole = len(stretches) == 1 and len(paired) == len(plus[seqid]) == len(minus[seqid]) \
+            and paired[0][0] == 0
+        for stretch in stretches:
+            low, high = stretch[0][0], stretch[-1][1]
+            rows = [plus[seqid][i] for i in stretch] + [minus[seqid][i] for i in reversed(stretch)]
+            name = seqid if whole else seqid + f":{low}-{high}".encode()
+            segments.append((name, np.asarray(rows), low, high))
+    return segments
+
+
+def _chosen_segments(paths, max_bp: int) -> list[tuple[Path, list]]:
+    """(file, segments) of whole sequences (or two-stranded stretches), in file order, up to `max_bp` bases."""
     chosen, total = [], 0
     for path in paths:
         with h5layout.open_h5(path) as h5:
             seqids = h5[h5layout.SEQIDS.path][:]
             start_ends = h5[h5layout.START_ENDS.path][:]
-        rows_of: dict[bytes, list[int]] = {}
-        for row, seqid in enumerate(seqids):
-            rows_of.setdefault(bytes(seqid), []).append(row)
-        rows = []
-        for seqid, seq_rows in rows_of.items():
+        segments = []
+        for segment in _segments(seqids, start_ends):
             if total >= max_bp:
                 break
-            plus = [r for r in seq_rows if start_ends[r, 0] < start_ends[r, 1]]
-            total += int(sum(start_ends[r, 1] - start_ends[r, 0] for r in plus))
-            rows.extend(seq_rows)
-        if rows:
-            chosen.append((Path(path), np.asarray(sorted(rows))))
+            total += segment[3] - segment[2]
+            segments.append(segment)
+        if segments:
+            chosen.append((Path(path), segments))
         if total >= max_bp:
             break
     return chosen
 
 
-def write_validation_subset(paths, out: Path, max_bp: int) -> int:
-    """Write the subset (annotated datasets; species renamed, seqids prefixed by file); returns its rows."""
+def write_validation_subset(paths, out: Path, max_bp: int, coverage_datasets=()) -> int:
+    """Write the subset (annotated datasets and the named coverage datasets; species renamed, seqids prefixed
+    by file when there are several, stretches shifted to start at 0); returns its rows."""
     import h5py
 
-    chosen = _chosen_rows(paths, max_bp)
+    chosen = _chosen_segments(paths, max_bp)
     if not chosen:
-        raise HelixtuneError("no validation sequence for the gene-level check")
-    arrays: dict[str, list] = {spec.path: [] for spec in h5layout.ANNOTATED_DATASETS}
-    for number, (path, rows) in enumerate(chosen):
+        raise HelixtuneError("no validation sequence for the gene-level check: no stretch of the validation data "
+                             "has both strands' subsequences")
+    specs = list(h5layout.ANNOTATED_DATASETS)
+    arrays: dict[str, list] = {spec.path: [] for spec in specs}
+    coverage: dict[str, list] = {name: [] for name in coverage_datasets}
+    for number, (path, segments) in enumerate(chosen):
+        rows = np.concatenate([segment[1] for segment in segments])
+        # h5py reads increasing indices: read them sorted, then put them in the segments' order
+        unique, position = np.unique(rows, return_inverse=True)
         with h5layout.open_h5(path) as h5:
             h5layout.require_datasets(h5, h5layout.ANNOTATED_DATASETS, path)
-            for spec in h5layout.ANNOTATED_DATASETS:
-                values = h5[spec.path][rows]
-                if spec is h5layout.SEQIDS and len(chosen) > 1:  # the same name may occur in two genomes
-                    values = np.asarray([f"f{number}_".encode() + bytes(v) for v in values],
-                                        dtype=h5layout.SEQID_DTYPE)
+            for spec in specs:
+                values = h5[spec.path][unique][position]
+                if spec is h5layout.SEQIDS:
+                    names = [name for name, seg_rows, _, _ in segments for _ in seg_rows]
+                    prefix = f"f{number}_".encode() if len(chosen) > 1 else b""  # one name may be in two genomes
+                    values = np.asarray([prefix + name for name in names], dtype=h5layout.SEQID_DTYPE)
+                if spec is h5layout.START_ENDS:
+                    offsets = np.concatenate([np.full(len(seg_rows), low) for _, seg_rows, low, _ in segments])
+                    values = values - offsets[:, None]
                 if spec is h5layout.SPECIES:
                     values = np.full(len(rows), SUBSET_SPECIES.encode(), dtype=h5layout.SPECIES_DTYPE)
                 arrays[spec.path].append(values)
-    n_rows = sum(len(rows) for _, rows in chosen)
+            for name in coverage_datasets:
+                if name not in h5:
+                    raise HelixtuneError(f"{path}: the gene-level check needs coverage dataset '{name}', which is "
+                                         "missing")
+                coverage[name].append(h5[name][unique][position])
+    n_rows = sum(len(a) for a in arrays[h5layout.SEQIDS.path])
     length = arrays[h5layout.X.path][0].shape[1]
     with atomic_output(out) as tmp, h5py.File(tmp, "w") as h5:
-        for spec in h5layout.ANNOTATED_DATASETS:
+        for spec in specs:
             h5layout.create_dataset(h5, spec, n_rows, length, data=np.concatenate(arrays[spec.path]))
+        for name, parts in coverage.items():
+            data = np.concatenate(parts)
+            h5.create_dataset(name, data=data, chunks=(1,) + data.shape[1:], compression="lzf")
     return n_rows
 
 
@@ -105,7 +158,10 @@ class GeneLevelCheck:
         self.genome = self.work_dir / "validation_subset.h5"
         self.reference = self.work_dir / "validation_subset.reference.gff3"
         if not self.genome.exists():
-            write_validation_subset(validation_paths, self.genome, max_bp)
+            # coverage tracks go along whenever the validation data has them: a coverage model needs them
+            with h5layout.open_h5(validation_paths[0]) as h5:
+                coverage = [name for name in DEFAULT_COVERAGE_DATASETS if name in h5]
+            write_validation_subset(validation_paths, self.genome, max_bp, coverage)
         if not self.reference.exists():
             labels = self.work_dir / "validation_subset.labels_as_predictions.h5"
             write_label_predictions(self.genome, labels)
@@ -124,8 +180,10 @@ class GeneLevelCheck:
         was_training = model.training
         try:
             # a copy: prediction puts the model in eval mode and may convert it for the CPU engine
+            coverage = list(DEFAULT_COVERAGE_DATASETS) if getattr(model, "coverage_tracks", 0) else None
             predict_file(copy.deepcopy(model).float().cpu(), self.genome, predictions,
-                         PredictOptions(threads=self.threads, batch_size=8, compression="lzf"))
+                         PredictOptions(threads=self.threads, batch_size=8, compression="lzf"),
+                         coverage_datasets=coverage)
             decode_to_gff3(self.genome, predictions, genes, decoder=self.decoder, threads=self.threads,
                            show_progress=False)
             features = evaluate(self.reference, genes)

@@ -7,18 +7,19 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 
-from helixtune.cli import main
+from helixtune.cli import build_parser, main
 from helixtune.model import model_file
 from helixtune.train import TrainConfig, train_model
-from helixtune.train.callbacks import FAULT_KILL_ENV
 
 # a network small enough to train in milliseconds per step on a CPU
 TINY = dict(filter_depth=8, units=8, kernel_size=9, pool_size=9, cnn_layers=2)
 TINY_ARGS = ["--filter-depth", "8", "--units", "8", "--kernel-size", "9", "--pool-size", "9", "--cnn-layers", "2"]
+KILLED_RUN = Path(__file__).with_name("killed_run.py")
 WEIGHTS = dict(class_weights=[0.7, 1.6, 1.2, 1.2], transition_weights=[1, 12, 3, 1, 12, 3])
 
 
@@ -54,6 +55,12 @@ def test_cli_trains_saves_best_model_metrics_and_curves(tiny_data_dir, tmp_path,
     before = model_path.stat().st_mtime_ns
     assert main(args) == 0
     assert model_path.stat().st_mtime_ns == before and len(_rows(run_dir / "metrics.csv")) == 1
+    # the run wrote the options it used; given back with --config, they are the same run (complete as well)
+    written = build_parser().parse_args(["train", "--config", str(run_dir / "config.toml")])
+    assert (written.data_dir, written.batch_size, written.epochs, written.class_weights) == \
+        (str(tiny_data_dir), 2, 1, [0.7, 1.6, 1.2, 1.2])
+    assert main(["train", "--config", str(run_dir / "config.toml")]) == 0
+    assert model_path.stat().st_mtime_ns == before and len(_rows(run_dir / "metrics.csv")) == 1
     # more epochs extend the finished run from its checkpoint
     assert main([a if a != "1" else "2" for a in args]) == 0
     rows = _rows(run_dir / "metrics.csv")
@@ -76,14 +83,14 @@ def test_kill_9_mid_epoch_then_resume_elsewhere_gives_the_same_weights(tiny_data
                             verbose=False)
 
     interrupted = tmp_path / "interrupted.safetensors"
-    cli = [sys.executable, "-m", "helixtune", "train", "-d", str(tiny_data_dir), "-s", str(interrupted),
+    # the command line's options, in a process that a test-only callback kills (see killed_run.py)
+    cli = [sys.executable, str(KILLED_RUN), "3", "train", "-d", str(tiny_data_dir), "-s", str(interrupted),
            *TINY_ARGS, "-e", "2", "-b", "2", "--val-test-batch-size", "2", "--checkpoint-every-nth-batch", "1",
            "--seed", "3", "--deterministic", "--class-weights", "[0.7, 1.6, 1.2, 1.2]",
            "--transition-weights", "[1, 12, 3, 1, 12, 3]"]
     # 2 batches per epoch: SIGKILL right after step 3 (first batch of the second epoch) and its checkpoint,
     # so the rerun must continue in the middle of an epoch, in the same shuffled order
-    done = subprocess.run(cli, env={**one_torch_thread, FAULT_KILL_ENV: "3"}, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(cli, env=one_torch_thread, capture_output=True, text=True, timeout=300)
     assert done.returncode == -9, done.stderr[-2000:]
     rows = _rows(tmp_path / "interrupted.safetensors.run" / "metrics.csv")
     assert len(rows) == 1  # only the first epoch's check happened

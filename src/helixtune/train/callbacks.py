@@ -1,129 +1,67 @@
-"""Upstream's training checks as a Lightning callback, plus exact resume.
+"""Upstream's training checks on Lightning's training loop, with exact resume.
 
-A *check* (spec §3.5) computes the base-wise metrics on the whole validation set with the current weights.
-Checks happen after every `check_every_nth_batch`-th batch of an epoch and at the end of every epoch (once
-when both coincide). If the selection score (`--select-by`: upstream's genic F1 by default, or the sub-genic
-F1, or the CDS-exon or gene F1 of decoded gene models, see `gene_check`) beats the best so far, the model is
-saved (atomically) to `save_model_path`; otherwise the no-improvement counter grows and training stops when
-it reaches `patience` (counted in checks, not epochs).
+A *check* computes the base-wise metrics on the whole validation set with the current weights
+(docs/training.md, "Checks, best model, early stopping"). Checks happen after every `check_every_nth_batch`-th
+batch of an epoch and at the end of every epoch (once when both coincide), and when a budget (`--max-time`,
+`--max-steps`) runs out: the last weights may be the best. `TrainingChecks` is the one Lightning callback that
+schedules them; each job is a piece of its own:
 
-The callback also writes the resume point `<run_dir>/last.ckpt` (atomically) at every check and every
-`checkpoint_every_nth_batch` optimizer steps. The checkpoint holds the weights, optimizer state, loop
-progress, this callback's state (best F1, patience counter, history) and the position in the epoch's
-shuffled batch order, so a killed run continues exactly where the checkpoint was taken.
+- `ValidationCheck` (validation_check.py): the metrics over the validation set, summed over processes, and the
+  selection score (base-wise, or from decoded gene models);
+- `Selection`, `ModelWriter` (selection.py): best score, patience and early stopping; the best model file (and
+  every check's with `--save-every-check`);
+- `ResumePoint` (resume_point.py): `last.ckpt`, written atomically at every check and every
+  `checkpoint_every_nth_batch` steps, with the options beside it (`config.toml`); the sampler position and the
+  random state restored on resume;
+- `MetricWriter` (metric_log.py): one row per check: metrics.csv, learning_curves.png, TensorBoard, the
+  progress line.
+
+Why not Lightning's validation loop, `ModelCheckpoint`, `EarlyStopping` and `CSVLogger` (Lightning 2.6):
+- The schedule. Lightning's `val_check_interval=N` validates after every N-th batch but then not at an epoch
+  end that N does not divide; upstream checks at both. `max_steps` and `max_time` stop without validating,
+  where a budget's end is a check here; and Lightning's `Timer` keeps its elapsed time in the checkpoint and
+  counts the whole run, where `--max-time` bounds one invocation of a run that goes on in several.
+- The selection. The best model is a helixtune model file (safetensors and metadata naming the check), not a
+  Lightning checkpoint, and `--select-by cds-exon-f1 / gene-f1` scores a check by decoding gene models with the
+  HMM decoder, which is not a per-batch `validation_step` metric. `EarlyStopping` would have to mirror the
+  selection's counter anyway, because patience and "best so far" must survive a resume together.
+- Exact resume. The batch order is our `EpochBatchSampler`, which Lightning does not know; the checkpoint
+  must carry its position and the random state, and both must be restored before the first batch.
+- The log. metrics.csv is rewritten from the checks stored in the checkpoint, so after a kill and resume
+  it holds exactly the checks of the state that went on; `CSVLogger` appends, and would repeat the checks
+  made between the last checkpoint and the kill.
+- Existing runs. A checkpoint keeps this state under the key `CheckCallback` (`resume_point.STATE_KEY`),
+  in the flat form runs have written since the first; long runs committed with their `last.ckpt` resume.
+
+What Lightning does run: the training loop itself (optimizer steps, precision, DDP, gradient clipping through
+the optimizer, the progress bar), saving and restoring the module, optimizer and loop state, and stopping
+(`trainer.should_stop`).
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import math
-import os
-import signal
 import sys
 import time
 from pathlib import Path
 
 import lightning.pytorch as pl
-import torch
 
-from helixtune.model import model_file
-from helixtune.train.gene_check import basewise_score
-from helixtune.train.module import metrics_from_tensor, metrics_to_tensor
+from helixtune.train.metric_log import MetricWriter
+from helixtune.train.resume_point import STATE_KEY, ResumePoint, read_checkpoint_state, rng_state, set_rng_state
+from helixtune.train.selection import ModelWriter, Selection
+from helixtune.train.validation_check import ValidationCheck
 
-# set by tests to SIGKILL the process right after the given optimizer step (fault injection)
-FAULT_KILL_ENV = "HELIXTUNE_FAULT_KILL_AT_STEP"
-
-CSV_COLUMNS = ["check", "epoch", "batch", "step", "time_s", "cpu_s", "train_loss", "genic_precision", "genic_recall",
-               "genic_f1", "sub_genic_f1", "legacy_cds_f1", "ig_f1", "utr_f1", "exon_f1", "intron_f1",
-               "accuracy", "phase_f1", "phase_0_f1", "phase_1_f1", "phase_2_f1", "no_phase_f1", "cds_exon_f1",
-               "gene_f1", "predicted_genes", "gene_check_s", "select_by", "score", "best_score",
-               "improved", "checks_without_improvement"]
+__all__ = ["TrainingChecks", "RunClock", "read_checkpoint_state", "STATE_KEY"]
 
 
-class CheckCallback(pl.Callback):
-    def __init__(self, config, val_loader, batch_sampler, run_dir: Path, model_metadata: dict,
-                 verbose: bool = True, gene_check=None):
-        self.config = config
-        self.val_loader = val_loader
-        self.batch_sampler = batch_sampler
-        self.run_dir = Path(run_dir)
-        self.model_metadata = model_metadata
-        self.verbose = verbose
-        self.gene_check = gene_check  # GeneLevelCheck for --select-by cds-exon-f1 / gene-f1
-        self.best_score = 0.0  # of the --select-by metric
-        self.score = 0.0  # of the latest check
-        self.best_saved = False
-        self.checks_without_improvement = 0
-        self.history: list[dict] = []
-        self.epoch = 0
-        self.batches_done = 0  # in the current epoch
-        self.finished: str | None = None
-        self.step = 0  # optimizer steps of the run so far
-        self.stopped_by_time = False  # --max-time ended this invocation; the run itself goes on next time
+class RunClock:
+    """Wall time and CPU seconds (all threads) of the whole run, over every invocation; and of this one."""
+
+    def __init__(self):
         self.started = time.time()
         self.elapsed_before = 0.0
         self.cpu_started = time.process_time()
-        self.cpu_before = 0.0  # CPU seconds of earlier invocations (all threads), for curves against compute
-        self.last_check_step = -1
-        self.loss_sum = 0.0  # training loss since the last check (for the learning curves)
-        self.loss_batches = 0
-
-    # ---- paths ---------------------------------------------------------------------------------------
-    @property
-    def checkpoint_path(self) -> Path:
-        return self.run_dir / "last.ckpt"
-
-    @property
-    def csv_path(self) -> Path:
-        return self.run_dir / "metrics.csv"
-
-    @property
-    def png_path(self) -> Path:
-        return self.run_dir / "learning_curves.png"
-
-    # ---- state that goes into the checkpoint ----------------------------------------------------------
-    def state_dict(self) -> dict:
-        return {"best_score": self.best_score, "select_by": self.config.select_by, "best_saved": self.best_saved,
-                "checks_without_improvement": self.checks_without_improvement, "history": self.history,
-                "epoch": self.epoch, "batches_done": self.batches_done, "batches_per_epoch": len(self.batch_sampler),
-                "finished": self.finished, "step": self.step, "elapsed": self.elapsed(), "cpu": self.cpu_seconds(), "identity": self.config.identity(),
-                "loss_sum": self.loss_sum, "loss_batches": self.loss_batches,
-                "rng": _rng_state()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.best_score = float(state.get("best_score", state.get("best_genic_f1", 0.0)))
-        self.best_saved = bool(state["best_saved"])
-        if state.get("select_by", "genic-f1") != self.config.select_by:
-            # another selection metric: its scores are not comparable; the next check starts the new best
-            self.best_score, self.best_saved = 0.0, False
-        self.checks_without_improvement = int(state["checks_without_improvement"])
-        self.history = list(state["history"])
-        self.epoch = int(state["epoch"])
-        self.batches_done = int(state["batches_done"])
-        self.elapsed_before = float(state.get("elapsed", 0.0))
-        self.cpu_before = float(state.get("cpu", 0.0))
-        self.cpu_started = time.process_time()
-        self.loss_sum = float(state.get("loss_sum", 0.0))
-        self.loss_batches = int(state.get("loss_batches", 0))
-        self.started = time.time()
-        self.finished = None  # the caller decided to go on
-        # where the interrupted epoch stands in its shuffled batch order
-        if self.batches_done >= int(state["batches_per_epoch"]):
-            self.batch_sampler.set_epoch(self.epoch + 1)
-            self.batch_sampler.skip_batches = 0
-        else:
-            self.batch_sampler.set_epoch(self.epoch)
-            self.batch_sampler.skip_batches = self.batches_done
-        if state.get("rng"):
-            _set_rng_state(state["rng"])
-        if self.history:
-            self.last_check_step = int(self.history[-1]["step"])
-
-    def take_train_loss(self) -> float:
-        mean = self.loss_sum / self.loss_batches if self.loss_batches else float("nan")
-        self.loss_sum, self.loss_batches = 0.0, 0
-        return mean
+        self.cpu_before = 0.0
 
     def elapsed(self) -> float:
         return self.elapsed_before + time.time() - self.started
@@ -131,30 +69,83 @@ class CheckCallback(pl.Callback):
     def cpu_seconds(self) -> float:
         return self.cpu_before + time.process_time() - self.cpu_started
 
+    def this_invocation(self) -> float:
+        return time.time() - self.started
+
+    def load(self, elapsed: float, cpu: float) -> None:
+        self.elapsed_before, self.cpu_before = elapsed, cpu
+        self.started, self.cpu_started = time.time(), time.process_time()
+
+
+class TrainingChecks(pl.Callback):
+    """When to check, checkpoint and stop; the run's state in the checkpoint (see the module's docstring)."""
+
+    def __init__(self, config, val_loader, batch_sampler, run_dir: Path, model_metadata: dict,
+                 verbose: bool = True, gene_check=None):
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.batch_sampler = batch_sampler
+        self.validation = ValidationCheck(val_loader, config.select_by, gene_check)
+        self.selection = Selection(config.select_by, config.patience)
+        self.models = ModelWriter(model_metadata)
+        self.resume = ResumePoint(self.run_dir, batch_sampler, config)
+        self.metrics = MetricWriter(self.run_dir, config.patience, verbose)
+        self.clock = RunClock()
+        self.epoch = 0
+        self.batches_done = 0  # in the current epoch
+        self.step = 0  # optimizer steps of the run so far
+        self.finished: str | None = None  # epochs | patience | steps: the run is complete
+        self.stopped_by_time = False  # --max-time ended this invocation; the run itself goes on next time
+
+    @property
+    def state_key(self) -> str:
+        return STATE_KEY
+
+    @property
+    def best_score(self) -> float:
+        return self.selection.best_score
+
+    @property
+    def history(self) -> list[dict]:
+        return self.metrics.history
+
+    # ---- the run's state in last.ckpt (one flat dict, as checkpoints have always held it) ------------------
+    def state_dict(self) -> dict:
+        return {**self.selection.state_dict(), "history": self.metrics.history,
+                "epoch": self.epoch, "batches_done": self.batches_done, "batches_per_epoch": len(self.batch_sampler),
+                "finished": self.finished, "step": self.step, "elapsed": self.clock.elapsed(),
+                "cpu": self.clock.cpu_seconds(), "identity": self.config.identity(),
+                "loss_sum": self.metrics.loss_sum, "loss_batches": self.metrics.loss_batches,
+                "rng": rng_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.selection.load_state_dict(state)
+        self.metrics.load_state_dict(state)
+        self.epoch = int(state["epoch"])
+        self.batches_done = int(state["batches_done"])
+        self.step = int(state.get("step", 0))
+        self.clock.load(float(state.get("elapsed", 0.0)), float(state.get("cpu", 0.0)))
+        self.finished = None  # the caller decided to go on
+        self.resume.restore(self.epoch, self.batches_done, int(state["batches_per_epoch"]))
+        if state.get("rng"):
+            set_rng_state(state["rng"])
+
     # ---- hooks -------------------------------------------------------------------------------------------
     def on_train_epoch_start(self, trainer, pl_module) -> None:
-        # the epoch's shuffled order (Lightning only sets epochs on samplers it knows; the iterator reads this
-        # lazily, after this hook). Not called when a run resumes mid-epoch: load_state_dict set it then.
-        self.batch_sampler.set_epoch(trainer.current_epoch)
+        self.resume.start_epoch(trainer.current_epoch)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
-        if loss is not None:
-            self.loss_sum += float(loss.detach())
-            self.loss_batches += 1
-        n_batches = trainer.num_training_batches
+        self.metrics.add_loss(outputs["loss"] if isinstance(outputs, dict) else outputs)
         self.epoch = trainer.current_epoch
         self.batches_done = batch_idx + 1
-        epoch_end = self.batches_done >= n_batches
+        epoch_end = self.batches_done >= trainer.num_training_batches
         nth = self.batches_done % self.config.check_every_nth_batch == 0
         step = self.step = trainer.global_step
         out_of_steps = self.config.max_steps is not None and step >= self.config.max_steps
-        out_of_time = self.config.max_time is not None and time.time() - self.started >= self.config.max_time
-        checked = False
-        if epoch_end or nth or out_of_steps or out_of_time:
-            # a budget's end is a check too: the last weights may be the best
+        out_of_time = self.config.max_time is not None and self.clock.this_invocation() >= self.config.max_time
+        checked = epoch_end or nth or out_of_steps or out_of_time
+        if checked:
             self.check(trainer, pl_module, None if epoch_end else batch_idx)
-            checked = True
             if epoch_end and self.epoch + 1 >= trainer.max_epochs and not self.finished:
                 self.finished = "epochs"
             if out_of_steps and not self.finished:
@@ -163,207 +154,30 @@ class CheckCallback(pl.Callback):
             elif out_of_time and not self.finished:
                 self.stopped_by_time = True
                 trainer.should_stop = True
-                print(f"--max-time reached after {time.time() - self.started:.0f} s; the run goes on when the "
+                print(f"--max-time reached after {self.clock.this_invocation():.0f} s; the run goes on when the "
                       "same command runs again", file=sys.stderr, flush=True)
         if checked or step % self.config.checkpoint_every_nth_batch == 0:
-            self.save_checkpoint(trainer)
-        kill_at = os.environ.get(FAULT_KILL_ENV)
-        if kill_at and step == int(kill_at):
-            sys.stdout.flush()
-            os.kill(os.getpid(), signal.SIGKILL)
+            self.resume.save(trainer)
 
     def check(self, trainer, pl_module, batch_idx: int | None) -> None:
-        metrics = pl_module.evaluate(self.val_loader)
-        if trainer.world_size > 1:
-            summed = trainer.strategy.reduce(metrics_to_tensor(metrics).to(pl_module.device), reduce_op="sum")
-            metrics = metrics_from_tensor(summed, bool(summed[-1].item()))
-        genes = None
-        if self.gene_check is not None:
-            genes = self.gene_check(pl_module.model)
-            score = genes[self.config.select_by.replace("-", "_")]
-        else:
-            score = basewise_score(metrics, self.config.select_by)
-        self.score = score
-        f1 = metrics.genic_f1
-        # upstream's best starts at 0 and needs a strictly better F1; we also keep the first check's model so a
-        # run always leaves a model behind (upstream saves nothing when F1 stays 0)
-        improved = score > self.best_score or not self.best_saved
-        if improved:
-            self.best_score = max(score, self.best_score)
-            self.checks_without_improvement = 0
-            self.best_saved = True
-            if trainer.is_global_zero:
-                self.save_model(pl_module.model, Path(self.config.save_model_path), trainer, f1, batch_idx)
-        else:
-            self.checks_without_improvement += 1
-            if self.checks_without_improvement >= self.config.patience:
-                trainer.should_stop = True
-                self.finished = "patience"
-        if self.config.save_every_check and trainer.is_global_zero:
-            label = "epoch_end" if batch_idx is None else f"b{batch_idx:06d}"
-            self.save_model(pl_module.model, self.run_dir / "checks" / f"model_e{self.epoch}_{label}.safetensors",
-                            trainer, f1, batch_idx)
-        row = self._row(trainer, pl_module, metrics, improved)
-        row.update(select_by=self.config.select_by, score=score, best_score=self.best_score)
-        if genes is not None:
-            row.update(cds_exon_f1=genes["cds_exon_f1"], gene_f1=genes["gene_f1"], predicted_genes=genes["genes"],
-                       gene_check_s=genes["seconds"])
-        self.history.append(row)
-        self.last_check_step = trainer.global_step
+        """One check: score the weights, keep the model if it is the best, stop when out of patience, record."""
+        result = self.validation(trainer, pl_module)
+        improved = self.selection.update(result.score)
+        if not improved and self.selection.out_of_patience:
+            trainer.should_stop = True
+            self.finished = "patience"
+        training = {"epoch": self.epoch, "batch": self.batches_done, "step": trainer.global_step,
+                    "validation_genic_f1": result.metrics.genic_f1, "check": self.metrics.next_check,
+                    "selected_by": self.config.select_by, "validation_score": result.score}
         if trainer.is_global_zero:
-            self.report(metrics, row)
-
-    def _row(self, trainer, pl_module, metrics, improved) -> dict:
-        genic = metrics.genic.scores()
-        row = {"check": len(self.history) + 1, "epoch": self.epoch, "batch": self.batches_done,
-               "step": trainer.global_step, "time_s": round(self.elapsed(), 3),
-               "cpu_s": round(self.cpu_seconds(), 1),
-               "train_loss": self.take_train_loss(),
-               "genic_precision": genic["genic"]["precision"], "genic_recall": genic["genic"]["recall"],
-               "genic_f1": genic["genic"]["f1"], "sub_genic_f1": genic["sub_genic"]["f1"],
-               "legacy_cds_f1": genic["legacy_cds"]["f1"], "ig_f1": genic["ig"]["f1"], "utr_f1": genic["utr"]["f1"],
-               "exon_f1": genic["exon"]["f1"], "intron_f1": genic["intron"]["f1"],
-               "accuracy": metrics.genic.accuracy(), "improved": int(improved),
-               "checks_without_improvement": self.checks_without_improvement}
-        if metrics.has_phase:
-            phase = metrics.phase.scores()
-            row.update(phase_f1=metrics.phase_f1, phase_0_f1=phase["phase_0"]["f1"],
-                       phase_1_f1=phase["phase_1"]["f1"], phase_2_f1=phase["phase_2"]["f1"],
-                       no_phase_f1=phase["no_phase"]["f1"])
-        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
-
-    # ---- outputs -------------------------------------------------------------------------------------
-    def save_model(self, model, path: Path, trainer, f1: float, batch_idx) -> None:
-        metadata = dict(self.model_metadata)
-        provenance = dict(metadata.get("provenance", {}))
-        provenance["training"] = {"epoch": self.epoch, "batch": self.batches_done, "step": trainer.global_step,
-                                  "validation_genic_f1": f1, "check": len(self.history) + 1,
-                                  "selected_by": self.config.select_by, "validation_score": self.score}
-        metadata["provenance"] = provenance
-        model_file.save_model(path, model, metadata)
-
-    def save_checkpoint(self, trainer) -> None:
-        """Write last.ckpt atomically (temporary name, then rename), from every process as Lightning needs."""
-        tmp = self.checkpoint_path.with_name(".last.ckpt.partial")
-        trainer.save_checkpoint(tmp, weights_only=False)  # the full state: optimizer, loops, callbacks
+            if improved:
+                self.models.write(Path(self.config.save_model_path), pl_module.model, training)
+            if self.config.save_every_check:
+                label = "epoch_end" if batch_idx is None else f"b{batch_idx:06d}"
+                self.models.write(self.run_dir / "checks" / f"model_e{self.epoch}_{label}.safetensors",
+                                  pl_module.model, training)
+        where = {"epoch": self.epoch, "batch": self.batches_done, "step": trainer.global_step,
+                 "time_s": round(self.clock.elapsed(), 3), "cpu_s": round(self.clock.cpu_seconds(), 1)}
+        row = self.metrics.add_check(where, result, self.selection, improved)
         if trainer.is_global_zero:
-            os.replace(tmp, self.checkpoint_path)
-        trainer.strategy.barrier("helixtune_checkpoint")
-
-    def report(self, metrics, row) -> None:
-        if self.verbose:
-            print(f"\ncheck {row['check']} (epoch {row['epoch']}, batch {row['batch']}, step {row['step']})",
-                  flush=True)
-            print(metrics.format_tables(), flush=True)
-        mark = "new best, saved" if row["improved"] else f"no improvement ({row['checks_without_improvement']}/" \
-                                                          f"{self.config.patience})"
-        loss = row["train_loss"]
-        loss_text = "n/a" if loss is None else f"{loss:.4f}"
-        print(f"check {row['check']}: epoch {row['epoch']} batch {row['batch']} step {row['step']}: "
-              f"train loss {loss_text}, validation genic F1 {row['genic_f1']:.4f}"
-              + ("" if row["select_by"] == "genic-f1" else f", {row['select_by']} {row['score']:.4f}")
-              + (f" ({row['predicted_genes']} genes, check {row['gene_check_s']:.0f} s)" if "gene_f1" in row else "")
-              + f" (best {row['best_score']:.4f}): {mark}", file=sys.stderr, flush=True)  # progress: stderr
-        write_history_csv(self.history, self.csv_path)
-        try:
-            plot_learning_curves(self.history, self.png_path)
-        except Exception as err:  # a plot must never stop a training run
-            print(f"warning: could not draw {self.png_path}: {err}", file=sys.stderr)
-        _tensorboard_log(self.run_dir / "tensorboard", row)
-
-
-def write_history_csv(history: list[dict], path: Path) -> None:
-    from helixtune.atomic import atomic_output
-
-    with atomic_output(path) as tmp:
-        with open(tmp, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-            writer.writeheader()
-            for row in history:
-                writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in CSV_COLUMNS})
-
-
-def plot_learning_curves(history: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from helixtune.atomic import atomic_output
-
-    steps = [r["step"] for r in history]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    losses = [(s, r["train_loss"]) for s, r in zip(steps, history) if r.get("train_loss") is not None]
-    if losses:
-        ax1.plot(*zip(*losses), marker="o")
-    ax1.set_xlabel("optimizer step")
-    ax1.set_ylabel("training loss (mean since previous check)")
-    ax1.set_title("training loss")
-    for key, label in (("genic_f1", "genic F1"), ("sub_genic_f1", "sub-genic F1"), ("phase_f1", "phase F1")):
-        points = [(s, r[key]) for s, r in zip(steps, history) if r.get(key) is not None]
-        if points:
-            ax2.plot(*zip(*points), marker="o", label=label)
-    ax2.set_xlabel("optimizer step")
-    ax2.set_ylabel("validation score")
-    ax2.set_ylim(0, 1)
-    ax2.set_title("validation (base-wise)")
-    ax2.legend(loc="best")
-    fig.tight_layout()
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-
-
-_TB_WRITERS = {}
-
-
-def _tensorboard_log(directory: Path, row: dict) -> None:
-    """Scalars to TensorBoard when the `tensorboard` package is installed (optional)."""
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except Exception:
-        return
-    writer = _TB_WRITERS.get(directory)
-    if writer is None:
-        writer = _TB_WRITERS[directory] = SummaryWriter(str(directory))
-    for key in ("train_loss", "genic_f1", "sub_genic_f1", "phase_f1", "accuracy"):
-        if row.get(key) is not None:
-            writer.add_scalar(key, row[key], row["step"])
-    writer.flush()
-
-
-def _rng_state() -> dict:
-    import random
-
-    import numpy as np
-
-    # plain containers only, so the checkpoint loads with torch.load(weights_only=True)
-    name, keys, pos, has_gauss, gauss = np.random.get_state()
-    version, internal, gauss_py = random.getstate()
-    return {"torch": torch.get_rng_state(), "numpy": [name, keys.tolist(), int(pos), int(has_gauss), float(gauss)],
-            "python": [version, list(internal), gauss_py]}
-
-
-def _set_rng_state(state: dict) -> None:
-    import random
-
-    import numpy as np
-
-    torch.set_rng_state(state["torch"])
-    name, keys, pos, has_gauss, gauss = state["numpy"]
-    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, gauss))
-    version, internal, gauss_py = state["python"]
-    random.setstate((version, tuple(internal), gauss_py))
-
-
-def read_checkpoint_state(path) -> dict | None:
-    """The CheckCallback state stored in a checkpoint (None when there is none)."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    for key, value in (ckpt.get("callbacks") or {}).items():
-        if str(key).startswith("CheckCallback"):
-            return value
-    return None
-
-
-def describe_history(history: list[dict]) -> str:
-    return json.dumps(history[-1]) if history else "{}"
+            self.metrics.report(result.metrics, row)

@@ -33,7 +33,7 @@ def _log(message: str) -> None:
 
 def _decide_resume(config: TrainConfig, checkpoint: Path) -> str:
     """'fresh', 'resume', or 'complete' (a finished run that the new options do not extend)."""
-    from helixtune.train.callbacks import read_checkpoint_state
+    from helixtune.train.resume_point import read_checkpoint_state
 
     if config.restart or not checkpoint.exists():
         return "fresh"
@@ -79,25 +79,28 @@ def resolve_precision(precision: str, accelerator: str) -> str:
     return "bf16-mixed" if cpu_has_bfloat16() else "32-true"
 
 
-def train_model(config: TrainConfig, verbose: bool = True) -> Path:
+def train_model(config: TrainConfig, verbose: bool = True, extra_callbacks=()) -> Path:
     """Train (or fine-tune) as configured; returns the path of the best model (by validation genic F1).
 
     Re-running with the same options continues an interrupted run from `<run_dir>/last.ckpt`; a finished run is
     left alone (its model path is returned) unless the new options extend it (more --epochs, more --patience).
+    With the first checkpoint, the options are written to `<run_dir>/config.toml` (`helixtune train --config`
+    reads it back).
+    `extra_callbacks`: Lightning callbacks run after the run's own checks and checkpoint at every hook.
     """
     import warnings
 
     import lightning.pytorch as pl
     import torch
 
-    # our batch sampler resumes mid-epoch itself (CheckCallback restores its position); Lightning cannot see that
+    # our batch sampler resumes mid-epoch itself (TrainingChecks restores its position); Lightning cannot see that
     warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch")
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     # frozen parts of fine-tuned models are in eval mode on purpose (BatchNorm keeps its statistics)
     warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
     from torch.utils.data import DataLoader
 
-    from helixtune.train.callbacks import CheckCallback
+    from helixtune.train.callbacks import TrainingChecks
     from helixtune.train.data import (ChunkDataset, DataOptions, EpochBatchSampler, check_label_quality, collate,
                                       find_data_files)
     from helixtune.train.finetune import build_training_model
@@ -191,8 +194,9 @@ def train_model(config: TrainConfig, verbose: bool = True) -> Path:
             raise HelixtuneError(f"--select-by {config.select_by} does not support coverage models yet; use "
                                  "genic-f1 or sub-genic-f1")
         gene_check = GeneLevelCheck(vals, run_dir / "gene_check", max_bp=config.gene_check_bp)
-    check = CheckCallback(config, val_loader, sampler, run_dir, metadata, verbose=verbose, gene_check=gene_check)
+    check = TrainingChecks(config, val_loader, sampler, run_dir, metadata, verbose=verbose, gene_check=gene_check)
     trainer.callbacks.append(check)
+    trainer.callbacks.extend(extra_callbacks)  # after ours: they see each step's check and checkpoint done
     module = HelixerTrainingModule(model, learning_rate=config.learning_rate, weight_decay=config.weight_decay,
                                    clip_norm=config.clip_norm, optimizer=config.optimizer)
     ckpt_path = None

@@ -110,3 +110,17 @@ def test_config_text_reads_back_as_the_same_options(tmp_path):
     again = options_from_args(TrainConfig, build_parser().parse_args(["train", "--config", str(path)]))
     assert dataclasses.replace(again, restart=True) == options
 
+
+def test_self_train_reads_a_config_file_too(tmp_path, capsys):
+    config = tmp_path / "self_train.toml"
+    config.write_text('out = "run"\nfasta = "g.fa"\nload-model-path = "bundled"\nepochs = 3\nbam = ["a.bam", "b.bam"]\n'
+                      'mask_implausible_genes = false\nselect-by = "gene-f1"\nmax_time = "1h"\n')
+    args = build_parser().parse_args(["self-train", "--config", str(config), "--epochs", "4"])
+    assert (args.out, args.fasta, args.model, args.epochs, args.bam, args.mask_implausible_genes, args.select_by,
+            args.max_time) == ("run", "g.fa", "bundled", 4, ["a.bam", "b.bam"], False, "gene-f1", 3600.0)
+    assert args.patience == 2  # not in the file
+    config.write_text('out = "run"\nsave_model_path = "m.safetensors"\n')  # a train option, not self-train's
+    with pytest.raises(SystemExit) as stop:
+        main(["self-train", "--config", str(config)])
+    assert stop.value.code == 1
+    assert "unknown key 'save_model_path'" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import sys
 
 from helixtune.cli.annotate import add_decode_arguments, add_strandedness_arguments
 from helixtune.cli.decode import add_hints_arguments
+from helixtune.cli.options import add_config_option
 from helixtune.cli.train import duration
 from helixtune.genome.lengths import DEFAULT_SUBSEQUENCE_LENGTH, LINEAGES
 from helixtune.train.finetune import FINE_TUNE_MODES
@@ -81,6 +82,7 @@ def register(subparsers) -> None:
                         help="a reference annotation: the report then also scores both models against it")
     # None = not given, so --example can tell its own settings from the user's (decode default stays 0.8)
     parser.set_defaults(func=run, peak_threshold=None)
+    add_config_option(parser, "epochs = 3")
 
 
 def run(args) -> int:

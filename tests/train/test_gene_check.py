@@ -28,3 +28,33 @@ def test_gene_level_check_reads_filtered_data_as_its_two_stranded_stretches(test
     decode_to_gff3(check.genome, labels, tmp_path / "again.gff3", threads=1, show_progress=False)
     result = evaluate(check.reference, tmp_path / "again.gff3")
     assert result["sanity"]["reference"]["genes"] >= 3 and result["features"]["gene"]["f1"] == 1.0
+
+
+def test_gene_level_check_of_a_coverage_model_predicts_with_the_coverage_tracks(test_data, copy_rows, tmp_path):
+    """Coverage tracks travel into the check's subset, and a coverage-mode model is scored with them."""
+    import h5py
+    import numpy as np
+
+    from helixtune.data import resolve_model_path
+    from helixtune.model.model_file import DEFAULT_COVERAGE_DATASETS
+    from helixtune.train.config import TrainConfig
+    from helixtune.train.finetune import build_training_model
+    from helixtune.train.gene_check import GeneLevelCheck
+
+    folder = tmp_path / "cov"
+    folder.mkdir()
+    validation = folder / "validation_data.h5"
+    copy_rows(test_data / "train" / "validation_data.h5", validation, [4, 5, 6, 7])  # two whole sequences
+    with h5py.File(validation, "a") as h5:
+        shape = h5["data/X"].shape[:2] + (1,)
+        reads = np.random.default_rng(0).poisson(3.0, size=shape).astype(np.int32)
+        for name in DEFAULT_COVERAGE_DATASETS:
+            h5.create_dataset(name, data=reads)
+    check = GeneLevelCheck([validation], tmp_path / "check", threads=1)
+    with h5py.File(check.genome) as h5:
+        assert all(h5[name].shape == shape for name in DEFAULT_COVERAGE_DATASETS)
+    config = TrainConfig(data_dir=str(folder), load_model_path=str(resolve_model_path("bundled")),
+                         fine_tune_mode="coverage", coverage_norm="log")
+    model, _ = build_training_model(config, coverage_tracks=1)
+    scores = check(model)
+    assert scores["reference_genes"] >= 3 and 0.0 <= scores["gene_f1"] <= 1.0 and scores["genes"] >= 0

@@ -190,9 +190,6 @@ def train_model(config: TrainConfig, verbose: bool = True, extra_callbacks=()) -
         if world > 1:
             raise HelixtuneError(f"--select-by {config.select_by} runs in one process; use genic-f1 with several "
                                  "devices")
-        if coverage_tracks:
-            raise HelixtuneError(f"--select-by {config.select_by} does not support coverage models yet; use "
-                                 "genic-f1 or sub-genic-f1")
         gene_check = GeneLevelCheck(vals, run_dir / "gene_check", max_bp=config.gene_check_bp)
     check = TrainingChecks(config, val_loader, sampler, run_dir, metadata, verbose=verbose, gene_check=gene_check)
     trainer.callbacks.append(check)

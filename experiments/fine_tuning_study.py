@@ -1,8 +1,9 @@
 """Does tuning help? The fine-tuning study on S. pombe chromosome I, reproducible in one command.
 
-    python experiments/fine_tuning_study.py --data ../shared/data [--work scratch/study] [--epochs 4]
-        [--rows base whole head ...] [--base-model src/helixtune/data/models/base_small.safetensors]
-        [--seed N] [--rounds 3] [--self-train-learning-rate 1e-3] [--keep-fraction 0.5]
+    python experiments/fine_tuning_study.py --data ../shared/data [--work scratch/study] [--rows base whole ...]
+        [--base-model src/helixtune/data/models/fungi_base.safetensors] [--threads 1] [--max-time 15m]
+        [--patience 4] [--select-by gene-f1] [--seed N] [--learning-rate 1e-3] [--whole-learning-rate 1e-4]
+        [--self-train-learning-rate 1e-4] [--rounds 3] [--keep-fraction 0.5]
 
 Design (fixed; see docs/fine-tuning-study.md):
 * S. pombe chromosome I (5.58 Mbp) is cut into 10 pieces of about 558 kbp, each cut moved to the nearest
@@ -12,18 +13,25 @@ Design (fixed; see docs/fine-tuning-study.md):
   against the reference annotation on these pieces only.
 * Tuning pieces: p0 + p3 (training) and p6 (validation) for the rows that use reference labels; the
   self-training rows get p0 + p3 + p6 without any annotation and make their own split.
+* Every tuning row has the same budget: `train --max-time` (wall time; the CPU seconds it got are reported),
+  early stopping after `--patience` checks without improvement, a check at every epoch end, the checkpoint
+  chosen by `--select-by` (decoded gene models of the validation data by default).
 * Rows: the bundled base model; whole-network tuning on reference labels; frozen network + new head
   (`head`); frozen + hidden layer + head (`head+hidden`); coverage mode (frozen network + new head over
   the network's features and the RNA-seq coverage of both BAMs); pseudolabel self-training (no reference
-  labels; `helixtune self-train`, one round and `--rounds 3`); pseudolabel + coverage; and the peers on
-  the same pieces: geneML 1.3.1 (its shipped model) and AUGUSTUS 3.5 with its S. pombe parameters (their
-  whole-chromosome outputs, shifted onto the pieces).
+  labels; `helixtune self-train`, with HelixerPost- or genome-decoded pseudolabels, and `--rounds 3`);
+  pseudolabel + coverage; and the peers on the same pieces: geneML 1.3.1 (its shipped model) and
+  AUGUSTUS 3.5 with its S. pombe parameters (their whole-chromosome outputs, shifted onto the pieces).
 * Columns: base-wise genic F1 and phase F1 of the network output (argmax of the probabilities, upstream's
-  masks), the same two from the decoded gene models, CDS-exon F1, intron F1 and gene F1 (gffcompare-style,
-  stop codon inside the CDS), gene count, and train / predict+decode wall time.
+  masks); CDS-exon, intron and gene F1 (gffcompare-style, stop codon inside the CDS) of the gene models
+  decoded by both decoders (HelixerPost's and the genome decoder); gene counts; CPU and wall seconds of
+  training.
+* The selection table: the `--selection-row` run keeps every check's model; the checkpoint each
+  `--select-by` metric would pick is scored on the test pieces.
 
-Every step skips itself when its output exists, so an interrupted study continues where it stopped.
-Results: <work>/results/<row>.json, <work>/results/table.md, <work>/results/study.png.
+Every step skips itself when its output exists, so an interrupted study continues where it stopped; a row
+is decoded again when the bundled genome-decoder parameters change. Results: <work>/results/<row>.json
+(<row>.seed<N>.json for other seeds), <work>/results/table.md, <work>/results/study.png.
 """
 
 from __future__ import annotations
@@ -48,8 +56,8 @@ SELF_TRAIN_PIECES = TRAIN_PIECES + VALIDATION_PIECES
 SETS = {"test": TEST_PIECES, "train": TRAIN_PIECES, "validation": VALIDATION_PIECES, "selftrain": SELF_TRAIN_PIECES}
 ROUNDS = 3  # self-train --rounds of the self-train-rounds row
 BAMS = ("SP2.chr.bam", "SP2.chrI.trinity_Sp_4conditions.hisat2.bam")  # both dUTP/RF stranded
-ROWS = ("base", "whole", "head", "head+hidden", "coverage", "self-train", "self-train-rounds", "self-train+coverage",
-        "geneML", "AUGUSTUS")
+ROWS = ("base", "whole", "head", "head+hidden", "coverage", "self-train", "self-train-genome", "self-train-rounds",
+        "self-train+coverage", "geneML", "AUGUSTUS")
 ROW_TITLES = {
     "base": "base model (bundled, no tuning)",
     "whole": "whole network tuned, reference labels",
@@ -57,6 +65,7 @@ ROW_TITLES = {
     "head+hidden": "frozen + two layers, reference labels",
     "coverage": "coverage mode (2 RNA-seq BAMs), reference labels",
     "self-train": "pseudolabel self-training (no labels)",
+    "self-train-genome": "pseudolabel self-training, genome-decoded pseudolabels (no labels)",
     "self-train-rounds": f"pseudolabel self-training, {ROUNDS} rounds (no labels)",
     "self-train+coverage": "pseudolabels + coverage (no labels)",
     "geneML": "geneML 1.3.1 (shipped fungal model)",
@@ -205,22 +214,36 @@ def prepare(data: Path, work: Path) -> dict:
 
 # ---- one row ---------------------------------------------------------------------------------------------
 
-def predict_and_decode(model: Path, genome_h5: Path, out: Path, threads: int) -> tuple[Path, Path, float]:
+def genome_params_tag() -> str:
+    """The bundled genome-decoder parameters' md5 (first 8): a row re-decodes when they change."""
+    import hashlib
+
+    from helixtune.decode.params import BUNDLED, DEFAULT_NAME
+
+    return hashlib.md5((BUNDLED / f"{DEFAULT_NAME}.json").read_bytes()).hexdigest()[:8]
+
+
+def predict_and_decode(model: Path, genome_h5: Path, out: Path, threads: int) -> tuple[Path, dict, float]:
+    """Predict the test pieces once; decode them with both decoders. Returns predictions, {decoder: gff3}, s."""
     from helixtune.decode.pipeline import decode_to_gff3
 
-    predictions, gff = out / "test.predictions.h5", out / "test.gff3"
-    marker = out / "predict_seconds.txt"  # the time of the run that made them, when they already exist
+    predictions = out / "test.predictions.h5"
+    gffs = {"helixerpost": out / "test.gff3", "genome": out / f"test.genome.{genome_params_tag()}.gff3"}
+    marker = out / "predict_seconds.txt"  # predict + helixerpost decode, of the run that made them
     start = time.time()
     if not predictions.exists():
         helixtune("predict", "-l", model, "-t", genome_h5, "-p", predictions, "--threads", threads)
-    if not gff.exists():
-        decode_to_gff3(genome_h5, predictions, gff, min_coding_length=100, species="Spombe", threads=threads,
-                       show_progress=False)
+    if not gffs["helixerpost"].exists():
+        decode_to_gff3(genome_h5, predictions, gffs["helixerpost"], min_coding_length=100, species="Spombe",
+                       threads=threads, show_progress=False)
         marker.write_text(str(time.time() - start))
-    return predictions, gff, float(marker.read_text()) if marker.exists() else time.time() - start
+    if not gffs["genome"].exists():
+        decode_to_gff3(genome_h5, predictions, gffs["genome"], species="Spombe", threads=threads,
+                       show_progress=False, decoder="genome")
+    return predictions, gffs, float(marker.read_text()) if marker.exists() else time.time() - start
 
 
-def score(prep: Path, predictions: Path | None, gff: Path) -> dict:
+def score(prep: Path, predictions: Path | None, gff: Path, genome_gff: Path | None = None) -> dict:
     from helixtune.evaluate.compare import evaluate
 
     out = {}
@@ -236,15 +259,37 @@ def score(prep: Path, predictions: Path | None, gff: Path) -> dict:
         out[f"{level}_f1"] = features["features"][level]["f1"]
     out["genes"] = features["sanity"]["prediction"]["genes"]
     out["reference_genes"] = features["sanity"]["reference"]["genes"]
+    if genome_gff is not None:
+        features = evaluate(prep / "test.gff3", genome_gff, fasta=prep / "test.fa")
+        for level in ("cds_exon", "intron", "gene", "cds_base"):
+            out[f"genome_{level}_f1"] = features["features"][level]["f1"]
+        out["genome_genes"] = features["sanity"]["prediction"]["genes"]
+        out["genome_params"] = genome_params_tag()
     return out
 
 
+def run_cpu_seconds(run_dir: Path) -> float | None:
+    """CPU seconds of a training run, from the last row of its metrics.csv."""
+    import csv
+
+    metrics = run_dir / "metrics.csv"
+    if not metrics.exists():
+        return None
+    rows = list(csv.DictReader(metrics.open()))
+    return float(rows[-1]["cpu_s"]) if rows and rows[-1].get("cpu_s") else None
+
+
+def row_dir_name(row: str, seed: int) -> str:
+    return row if seed == 0 else f"{row}.seed{seed}"
+
+
 def run_row(row: str, prep: Path, work: Path, args: argparse.Namespace) -> dict:
-    """One row: tune (or not), predict the test pieces, decode, score. `args`: the script's options."""
-    base_model, epochs, threads = args.base_model, args.epochs, args.threads
-    out = work / "rows" / row
+    """One row: tune (or not), predict the test pieces, decode both ways, score. `args`: the script's options."""
+    base_model, threads = args.base_model, args.threads
+    out = work / "rows" / row_dir_name(row, args.seed)
     out.mkdir(parents=True, exist_ok=True)
     train_seconds = 0.0
+    cpu_seconds = None
     command = None
     genome_h5 = prep / "test.h5"
     fine_tune = {"whole": "whole", "head": "head", "head+hidden": "head+hidden", "coverage": "coverage"}
@@ -253,31 +298,37 @@ def run_row(row: str, prep: Path, work: Path, args: argparse.Namespace) -> dict:
         result.update(train_seconds=None, predict_seconds=None,
                       command="whole-chromosome output from reference_outputs/, shifted onto the test pieces")
         return result
+    budget = ["--max-time", args.max_time, "--patience", args.patience, "--select-by", args.select_by,
+              "--check-every-nth-batch", args.check_every_nth_batch, "--seed", args.seed]
     if row == "base":
         model = base_model
     elif row in fine_tune:
         model = out / "model.safetensors"
         data_dir = prep / ("tune.cov" if row == "coverage" else "tune")
+        learning_rate = args.whole_learning_rate if row == "whole" else args.learning_rate
         command = ["train", "-d", data_dir, "-l", base_model, "--fine-tune-mode", fine_tune[row],
-                   "-s", model, "--epochs", epochs, "--patience", 3, "--batch-size", 8, "--val-test-batch-size", 16,
-                   "--learning-rate", args.learning_rate, "--check-every-nth-batch", 100,
-                   "--transition-weights", "[1, 12, 3, 1, 12, 3]"]
+                   "-s", model, "--run-dir", out / "run", "--epochs", 1000, "--batch-size", 8,
+                   "--val-test-batch-size", 16, "--learning-rate", learning_rate,
+                   "--transition-weights", "[1, 12, 3, 1, 12, 3]", *budget]
+        if row == args.selection_row:  # the selection table reads every check of this run
+            command += ["--save-every-check"]
         if args.class_weights != "none":
             command += ["--class-weights", args.class_weights]
         if row == "coverage":
             command += ["--coverage-norm", "log"]
             genome_h5 = prep / "test.cov.h5"
         if not model.exists():
-            train_seconds = helixtune(*command)
+            train_seconds = helixtune(*command, quiet=False)
+        cpu_seconds = run_cpu_seconds(out / "run")
     else:  # self-training: the whole pseudolabel loop on the tuning pieces, no annotation given
         run_dir = out / "self_train"
         rounds = args.rounds if row == "self-train-rounds" else 1
         command = ["self-train", "--fasta", prep / "selftrain.fa", "--load-model-path", base_model, "--out", run_dir,
-                   "--species", "Spombe", "--epochs", epochs, "--learning-rate", args.self_train_learning_rate,
-                   "--keep-fraction", args.keep_fraction, "--no-overlap", "--seed", args.seed,
-                   "--rounds", rounds,
+                   "--species", "Spombe", "--epochs", 1000, "--learning-rate", args.self_train_learning_rate,
+                   "--keep-fraction", args.keep_fraction, "--no-overlap", "--rounds", rounds,
+                   "--decoder", "genome" if row == "self-train-genome" else args.self_train_decoder,
                    *(["--keep-implausible-genes"] if args.keep_implausible_genes else []),
-                   "--check-every-nth-batch", 100, "--threads", threads]
+                   "--threads", threads, *budget]
         if row == "self-train+coverage":
             command += ["--bam", *[prep / f"selftrain.rnaseq{i}.bam" for i in range(len(BAMS))],
                         "--second-read-is-sense-strand"]
@@ -289,51 +340,119 @@ def run_row(row: str, prep: Path, work: Path, args: argparse.Namespace) -> dict:
             marker.write_text(str(helixtune(*command, quiet=False)))
         train_seconds = float(marker.read_text())
         # the last round that finished (self-train stops early when a round's pseudolabels look degenerate)
-        finished = [d / "tuned" / "model.safetensors" for d in [run_dir, *(run_dir / f"round{k}" for k in
-                                                                          range(2, rounds + 1))]]
-        finished = [m for m in finished if m.exists()]
+        round_dirs = [run_dir, *(run_dir / f"round{k}" for k in range(2, rounds + 1))]
+        finished = [d for d in round_dirs if (d / "tuned" / "model.safetensors").exists()]
         if not finished:
             raise RuntimeError(f"self-train left no tuned model in {run_dir}")
-        model = finished[-1]
+        model = finished[-1] / "tuned" / "model.safetensors"
+        cpu = [run_cpu_seconds(p.parent) for d in finished for p in (d / "tuned").rglob("metrics.csv")]
+        cpu_seconds = sum(c for c in cpu if c) or None
     if train_seconds == 0.0 and (out / "train_seconds.txt").exists():
         train_seconds = float((out / "train_seconds.txt").read_text())
     elif train_seconds:
         (out / "train_seconds.txt").write_text(str(train_seconds))
-    predictions, gff, predict_seconds = predict_and_decode(model, genome_h5, out, threads)
-    result = score(prep, predictions, gff)
-    result.update(train_seconds=round(train_seconds, 1), predict_seconds=round(predict_seconds, 1),
-                  model=str(model), command="helixtune " + " ".join(str(c) for c in command) if command else None)
+    predictions, gffs, predict_seconds = predict_and_decode(model, genome_h5, out, threads)
+    result = score(prep, predictions, gffs["helixerpost"], gffs["genome"])
+    result.update(train_seconds=round(train_seconds, 1), train_cpu_seconds=cpu_seconds,
+                  predict_seconds=round(predict_seconds, 1), seed=args.seed, model=str(model.relative_to(work))
+                  if model.is_relative_to(work) else model.name,
+                  command="helixtune " + " ".join(str(c) for c in command) if command else None)
     return result
+
+
+def selection_table(prep: Path, work: Path, args: argparse.Namespace) -> list[dict]:
+    """The selection row's run, its checkpoint picked by each --select-by metric, scored on the test pieces."""
+    import csv
+
+    out = work / "rows" / row_dir_name(args.selection_row, args.seed)
+    metrics = out / "run" / "metrics.csv"
+    if not (work / "results" / f"{row_dir_name(args.selection_row, args.seed)}.json").exists():
+        return []  # the run is not finished
+    checks = list(csv.DictReader(metrics.open()))
+    columns = {"genic-f1": "genic_f1", "sub-genic-f1": "sub_genic_f1", "cds-exon-f1": "cds_exon_f1",
+               "gene-f1": "gene_f1"}
+    saved = sorted((out / "run" / "checks").glob("model_*.safetensors"))
+    if len(saved) != len(checks):
+        log(f"selection table: {len(saved)} saved checks for {len(checks)} rows of metrics.csv; skipped")
+        return []
+    table_rows = []
+    for metric, column in columns.items():
+        values = [float(c[column]) if c.get(column) not in (None, "") else float("nan") for c in checks]
+        if all(np.isnan(values)):
+            continue
+        best = int(np.nanargmax(values))  # the first check with the best value, as train keeps it
+        model = saved[best]
+        check_out = out / "selected" / model.stem
+        check_out.mkdir(parents=True, exist_ok=True)
+        predictions, gffs, _ = predict_and_decode(model, prep / "test.h5", check_out, args.threads)
+        scored = score(prep, predictions, gffs["helixerpost"], gffs["genome"])
+        table_rows.append({"select_by": metric, "check": int(checks[best]["check"]),
+                           "step": int(checks[best]["step"]), "validation_value": values[best], **scored})
+    return table_rows
 
 
 # ---- report ---------------------------------------------------------------------------------------------
 
 COLUMNS = (("network_genic_f1", "genic F1 (network)"), ("network_phase_f1", "phase F1 (network)"),
-           ("decoded_genic_f1", "genic F1 (decoded)"), ("cds_exon_f1", "CDS-exon F1"), ("intron_f1", "intron F1"),
-           ("gene_f1", "gene F1"), ("genes", "genes"), ("train_seconds", "train s"), ("predict_seconds", "predict+decode s"))
+           ("cds_exon_f1", "CDS-exon F1 (HelixerPost)"), ("gene_f1", "gene F1 (HelixerPost)"),
+           ("genes", "genes (HelixerPost)"), ("genome_cds_exon_f1", "CDS-exon F1 (genome)"),
+           ("genome_intron_f1", "intron F1 (genome)"), ("genome_gene_f1", "gene F1 (genome)"),
+           ("genome_genes", "genes (genome)"), ("train_cpu_seconds", "train CPU s"), ("train_seconds", "train s"))
+SEED_COLUMNS = (("network_genic_f1", "genic F1"), ("gene_f1", "gene F1 (HelixerPost)"),
+                ("genome_gene_f1", "gene F1 (genome)"), ("genome_cds_exon_f1", "CDS-exon F1 (genome)"),
+                ("genome_genes", "genes (genome)"), ("train_cpu_seconds", "train CPU s"))
+SELECTION_COLUMNS = (("check", "check"), ("validation_value", "its validation value"),
+                     ("network_genic_f1", "held-out genic F1"), ("gene_f1", "held-out gene F1 (HelixerPost)"),
+                     ("genome_gene_f1", "held-out gene F1 (genome)"),
+                     ("genome_cds_exon_f1", "held-out CDS-exon F1 (genome)"), ("genome_genes", "genes (genome)"))
+
+
+def cell(key: str, value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float) and key.endswith("seconds"):
+        return f"{value:.0f}"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def markdown(header: list[str], rows: list[list[str]]) -> str:
+    return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+                     + ["| " + " | ".join(r) + " |" for r in rows])
 
 
 def table(results: dict) -> str:
-    def cell(value):
-        if value is None:
-            return "–"
-        if isinstance(value, float) and key.endswith("seconds"):
-            return f"{value:.0f}"
-        if isinstance(value, float):
-            return f"{value:.3f}"
-        return str(value)
-
-    lines = ["| row | " + " | ".join(title for _, title in COLUMNS) + " |",
-             "|---|" + "---|" * len(COLUMNS)]
+    rows = []
     for row in ROWS:
         if row not in results:
-            lines.append(f"| {ROW_TITLES[row]} | " + " | ".join("not run" for _ in COLUMNS) + " |")
+            rows.append([ROW_TITLES[row]] + ["not run"] * len(COLUMNS))
+        else:
+            rows.append([ROW_TITLES[row]] + [cell(key, results[row].get(key)) for key, _ in COLUMNS])
+    return markdown(["row"] + [title for _, title in COLUMNS], rows)
+
+
+def seeds_table(results: dict) -> str:
+    """Every seed of every row run with more than one seed, and the mean over seeds."""
+    rows = []
+    for row in ROWS:
+        runs = sorted((r for key, r in results.items() if key == row or key.startswith(row + ".seed")),
+                      key=lambda r: r.get("seed", 0))
+        if len(runs) < 2:
             continue
-        cells = []
-        for key, _ in COLUMNS:
-            cells.append(cell(results[row].get(key)))
-        lines.append(f"| {ROW_TITLES[row]} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        for run in runs:
+            rows.append([ROW_TITLES[row], str(run.get("seed", 0))] + [cell(k, run.get(k)) for k, _ in SEED_COLUMNS])
+        means = []
+        for key, _ in SEED_COLUMNS:
+            values = [r.get(key) for r in runs if isinstance(r.get(key), (int, float))]
+            means.append(cell(key, float(np.mean(values))) if values else "–")
+        rows.append([ROW_TITLES[row], "mean"] + means)
+    return markdown(["row", "seed"] + [title for _, title in SEED_COLUMNS], rows) if rows else ""
+
+
+def selection_markdown(selection: list[dict]) -> str:
+    rows = [[f"`{s['select_by']}`"] + [cell(k, s.get(k)) for k, _ in SELECTION_COLUMNS] for s in selection]
+    return markdown(["--select-by"] + [title for _, title in SELECTION_COLUMNS], rows) if rows else ""
 
 
 def plot(results: dict, path: Path) -> None:
@@ -343,9 +462,10 @@ def plot(results: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     rows = [r for r in ROWS if r in results]
-    keys = [("network_genic_f1", "genic F1 (network)"), ("decoded_genic_f1", "genic F1 (decoded)"),
-            ("cds_exon_f1", "CDS-exon F1"), ("intron_f1", "intron F1"), ("gene_f1", "gene F1")]
-    fig, ax = plt.subplots(figsize=(11, 4))
+    keys = [("network_genic_f1", "genic F1 (network)"), ("cds_exon_f1", "CDS-exon F1 (HelixerPost)"),
+            ("gene_f1", "gene F1 (HelixerPost)"), ("genome_cds_exon_f1", "CDS-exon F1 (genome)"),
+            ("genome_gene_f1", "gene F1 (genome)")]
+    fig, ax = plt.subplots(figsize=(12, 4))
     width = 0.8 / len(keys)
     x = np.arange(len(rows))
     for i, (key, label) in enumerate(keys):
@@ -362,20 +482,26 @@ def main() -> int:
     parser.add_argument("--data", required=True, type=Path, help="the shared data folder")
     parser.add_argument("--work", type=Path, default=REPOSITORY / "scratch" / "study")
     parser.add_argument("--base-model", type=Path,
-                        default=REPOSITORY / "src" / "helixtune" / "data" / "models" / "base_small.safetensors")
-    parser.add_argument("--epochs", type=int, default=4)
+                        default=REPOSITORY / "src" / "helixtune" / "data" / "models" / "fungi_base.safetensors")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--learning-rate", type=float, default=1e-3, help="rows tuned on reference labels")
+    parser.add_argument("--max-time", default="12m", help="every tuning row: train --max-time (per round)")
+    parser.add_argument("--patience", type=int, default=4, help="every tuning row: checks without improvement")
+    parser.add_argument("--check-every-nth-batch", type=int, default=30,
+                        help="every tuning row: batches between validation checks (and one at each epoch end)")
+    parser.add_argument("--select-by", default="gene-f1", help="every tuning row: train --select-by")
+    parser.add_argument("--selection-row", default="whole",
+                        help="the row whose checks make the selection table (saved at every check)")
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="head, head+hidden and coverage rows")
+    parser.add_argument("--whole-learning-rate", type=float, default=1e-4, help="the whole-network row")
     parser.add_argument("--class-weights", default="[0.7, 1.6, 1.2, 1.2]",
                         help="rows tuned on reference labels: train --class-weights (default upstream's recommended "
                              "weights; 'none' for unweighted classes)")
-    parser.add_argument("--self-train-learning-rate", type=float, default=1e-3,
-                        help="self-training rows (self-train's default)")
+    parser.add_argument("--self-train-learning-rate", type=float, default=1e-4, help="self-training rows")
+    parser.add_argument("--self-train-decoder", default="helixerpost", help="self-training rows: --decoder")
     parser.add_argument("--keep-fraction", type=float, default=0.5,
                         help="self-training rows: pseudolabels kept (self-train's default)")
-    parser.add_argument("--seed", type=int, default=0, help="self-training rows: seed of the split and the training")
-    parser.add_argument("--rounds", type=int, default=ROUNDS,
-                        help="rounds of the self-train-rounds row")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the tuning (and of self-train's split)")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="rounds of the self-train-rounds row")
     parser.add_argument("--keep-implausible-genes", action="store_true",
                         help="self-training rows: train on every decoded gene as decoded (no pseudolabel checks)")
     parser.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS))
@@ -386,22 +512,34 @@ def main() -> int:
     results_dir = args.work / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
     for row in args.rows:
-        target = results_dir / f"{row}.json"
+        target = results_dir / f"{row_dir_name(row, args.seed)}.json"
         if target.exists():
-            continue
-        log(f"row {row}")
+            known = json.loads(target.read_text())
+            if known.get("genome_params", genome_params_tag()) == genome_params_tag() or row in ("geneML", "AUGUSTUS"):
+                continue
+            log(f"row {row}: the genome decoder's parameters changed; decoding again")
+        log(f"row {row} (seed {args.seed})")
         try:
             result = run_row(row, args.work / "pieces", args.work, args)
         except Exception as err:  # a failed row is reported as not run, the others go on
             log(f"row {row} FAILED: {err}")
-            (results_dir / f"{row}.failed.txt").write_text(str(err))
+            (results_dir / f"{row_dir_name(row, args.seed)}.failed.txt").write_text(str(err))
             continue
         target.write_text(json.dumps(result, indent=1))
         log(f"row {row}: " + ", ".join(f"{k} {v:.3f}" for k, v in result.items() if isinstance(v, float)))
-    results = {p.stem: json.loads(p.read_text()) for p in results_dir.glob("*.json")}
-    (results_dir / "table.md").write_text(table(results) + "\n")
+    selection = selection_table(args.work / "pieces", args.work, args)
+    (results_dir / "selection.json").write_text(json.dumps(selection, indent=1))
+    results = {p.stem: json.loads(p.read_text()) for p in results_dir.glob("*.json")
+               if p.stem not in ("selection",)}
+    report = table(results)
+    if seeds_table(results):
+        report += "\n\nSeeds:\n\n" + seeds_table(results)
+    if selection:
+        report += f"\n\nCheckpoint selection ({args.selection_row} row, seed {args.seed}):\n\n" \
+                  + selection_markdown(selection)
+    (results_dir / "table.md").write_text(report + "\n")
     plot(results, results_dir / "study.png")
-    print(table(results))
+    print(report)
     return 0
 
 

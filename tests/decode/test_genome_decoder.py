@@ -236,7 +236,7 @@ def test_fit_calibrates_the_emission_weight_against_a_models_predictions(test_da
     params = DecodeParams.load(out)
     grid = params.source["calibration"]["grid"]
     assert len(grid) == 5
-    best = max(grid, key=lambda g: g["gene_f1"] + g["cds_exon_f1"])
+    best = max(grid, key=lambda g: (g["gene_f1"], g["cds_exon_f1"]))
     assert params.emission_weight == best["emission_weight"]
     # the statistics come from the --gff3 annotation only, not from the calibration genome
     assert [a["gff3"] for a in params.source["annotations"]] == ["spombe_pieces.gff3.gz"]
@@ -244,6 +244,26 @@ def test_fit_calibrates_the_emission_weight_against_a_models_predictions(test_da
     assert main(["decode-params", "fit", "--gff3", str(gff3), "--fasta", str(fasta), "--predictions",
                  str(predictions), "-o", str(tmp_path / "x.json")]) != 0
     assert "--predictions needs --genome-h5" in capsys.readouterr().err
+
+
+def test_calibration_grid_names_calibrated_settings_and_pairs_the_files(tmp_path, capsys):
+    from helixtune.decode.calibrate import PEAKS, WEIGHTS, parse_grid
+
+    grid = parse_grid(["splice_weight=1,2", "emission_weight=0.03"])
+    assert grid == {"emission_weight": (0.03,), "peak_threshold": PEAKS, "splice_weight": (1.0, 2.0)}
+    assert parse_grid(None) == {"emission_weight": WEIGHTS, "peak_threshold": PEAKS}
+    for bad, message in (("min_intron=20", "not a calibrated setting"), ("splice_weight=a", "must be numbers"),
+                         ("splice_weight=", "no values")):
+        with pytest.raises(HelixtuneError, match=message):
+            parse_grid([bad])
+    gff3, fasta = str(example_path("spombe_pieces.gff3.gz")), str(example_path("spombe_pieces.fa.gz"))
+    for extra, message in ((["--predictions", "a.h5", "b.h5", "--genome-h5", "a.h5"], "--genome-h5 1"),
+                           (["--grid", "splice_weight=1"], "--grid needs --predictions"),
+                           (["--predictions", "a.h5", "b.h5", "--genome-h5", "a.h5", "b.h5"], "--gff3 only 1")):
+        assert main(["decode-params", "fit", "--gff3", gff3, "--fasta", fasta, "-o", str(tmp_path / "p.json"),
+                     *extra]) != 0
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "p.json").exists()
 
 
 def test_splice_sites_are_read_in_the_sequence_and_ns_match_none(slice_files, tmp_path):

@@ -32,7 +32,6 @@ DONOR_OFFSET, DONOR_WIDTH, DONOR_FIXED = -3, 9, (3, 4)
 ACCEPTOR_OFFSET, ACCEPTOR_WIDTH, ACCEPTOR_FIXED = -14, 16, (12, 13)
 START_OFFSET, START_WIDTH, START_FIXED = -8, 14, (8, 9, 10)
 
-POOL_CLASSES = ("none", "utr", "noncoding")
 DEFAULT_UTR5, DEFAULT_UTR3 = 150.0, 200.0  # used when the annotation has no UTRs
 
 
@@ -79,9 +78,6 @@ class DecodeParams:
     max_region_length: int = 400_000
     min_coding_length: int = 100
     hint_weight: float = 4.0
-    # which network classes count as one: "none"; "utr" (intergenic and UTR share p(intergenic) + p(UTR),
-    # and the candidate regions read 1 - that as genic); "noncoding" (intron too shares that non-coding mass)
-    pool_classes: str = "none"
 
     # ---- I/O -------------------------------------------------------------------------------------------
     def to_json(self) -> dict:
@@ -165,8 +161,6 @@ class DecodeParams:
             check_thresholds(self.window_size, self.edge_threshold, self.peak_threshold, self.min_coding_length)
         except HelixtuneError as err:
             bad(str(err))
-        if self.pool_classes not in POOL_CLASSES:
-            bad(f"pool_classes must be one of {', '.join(POOL_CLASSES)}, got {self.pool_classes!r}")
         if not (isinstance(self.region_margin, int) and self.region_margin >= 0):
             bad(f"region_margin must be a non-negative integer, got {self.region_margin!r}")
         if not (isinstance(self.max_region_length, int) and self.max_region_length >= 10_000):

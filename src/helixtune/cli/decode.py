@@ -143,7 +143,8 @@ def run(args) -> int:
     summary = decode_to_gff3(**kwargs, species=args.species, cost_model=args.cost_model, threads=args.threads)
     extra = ""
     if summary.decoder == "genome":
-        extra = f" (genome decoder; {summary.split_regions} long regions cut"
+        extra = f" (genome decoder; {summary.split_regions} long regions cut; {summary.trimmed_utr_bases:,} UTR bp " \
+                f"without network support trimmed, baseline {summary.utr_baseline_bits:.2f} bits"
         extra += f", {summary.hinted_junctions} RNA-seq junctions as hints)" if kwargs.get("hints_bam") else ")"
     print(f"decoded {summary.regions} candidate regions ({summary.region_bases:,} bp) on {summary.sequences} "
           f"sequences into {summary.genes} genes{extra}: {kwargs['out_gff3']}", file=sys.stderr)

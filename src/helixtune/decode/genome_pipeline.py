@@ -9,7 +9,9 @@
 3. Decode: each region's bases and predictions are read, its RNA-seq junctions attached, and it is
    solved on a thread pool by `helixtune.decode.genome`; a region's path must end intergenic unless it
    reaches the strand's end or a cut.
-4. Write: genes are numbered and written as the helixerpost decoder writes them.
+4. UTRs: each gene's outer UTRs are trimmed to what the network supports (`helixtune.decode.utr`; the
+   baseline of the network's UTR:intergenic odds is gathered during the scan); the CDS stays as decoded.
+5. Write: genes are numbered and written as the helixerpost decoder writes them.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ from helixtune.decode import gff3, windows
 from helixtune.decode.genome import solve_genome_region
 from helixtune.decode.params import DecodeParams
 from helixtune.decode.streams import Sequence, check_thresholds, open_inputs, read_block
+from helixtune.decode.utr import UtrBaseline, trim_unsupported_utrs
 from helixtune.errors import HelixtuneError
 from helixtune.parallel import available_cpus
 from helixtune.progress import progress_bar
 
 
-def _scan_strand(inputs, seq: Sequence, reverse: bool, window: int, edge: int, peak: int) -> list:
+def _scan_strand(inputs, seq: Sequence, reverse: bool, window: int, edge: int, peak: int,
+                 baseline: UtrBaseline | None = None) -> list:
     rows = seq.reverse_rows if reverse else seq.forward_rows
     state = windows.new_scanner_state()
     carry = np.zeros(0, np.int64)
@@ -42,6 +46,8 @@ def _scan_strand(inputs, seq: Sequence, reverse: bool, window: int, edge: int, p
         classes = dataset[row, :length].astype(np.float32)
         if not np.isfinite(classes).all() or (classes < 0).any():
             read_block(inputs, row, length)  # raises the one-line error
+        if baseline is not None:
+            baseline.add(classes)
         scores = np.concatenate([carry, windows.base_scores(classes)])
         found = np.empty((len(scores) + 1, 2), np.int64)
         count = windows.scan(scores, carry_base, i == len(rows) - 1, window, edge, peak, state, found)
@@ -111,7 +117,10 @@ class _Reader:
 
 def decode_genome(genome_h5, predictions_h5, out_gff3, window_size=None, edge_threshold=None, peak_threshold=None,
                   min_coding_length=None, species=None, threads=None, show_progress=True, params=None,
-                  hints_bam=(), strandedness="unstranded"):
+                  hints_bam=(), strandedness="unstranded", trim_utrs=True):
+    """Decode with the genome decoder (see the module docstring); `trim_utrs=False` keeps the UTRs exactly as
+    the dynamic programme chose them (for comparison)."""
+
     from helixtune.decode.hints import check_strandedness, count_junctions, region_hints, stream_hints
     from helixtune.decode.pipeline import DecodeSummary, _Inline
 
@@ -139,9 +148,13 @@ def decode_genome(genome_h5, predictions_h5, out_gff3, window_size=None, edge_th
                                         {seq.seqid: seq.length for seq in inputs.sequences})
         # 1-2: candidate regions of every strand
         plan = []  # per sequence: [(reverse, [(start, end)])] for both strands
+        utr_baseline = UtrBaseline()
         for seq in inputs.sequences:
-            plan.append([(reverse, widen_and_merge(_scan_strand(inputs, seq, reverse, window_size, edge, peak),
+            plan.append([(reverse, widen_and_merge(_scan_strand(inputs, seq, reverse, window_size, edge, peak,
+                                                                utr_baseline),
                                                    params.region_margin, seq.length)) for reverse in (False, True)])
+        baseline = utr_baseline.value()
+        summary.utr_baseline_bits = round(baseline, 3)
         n_regions = sum(len(regions) for strands in plan for _, regions in strands)
         # compile (or load the cached compilation) once, before the workers start
         solve_genome_region(np.zeros((1, 4), np.float32), np.zeros((1, 4), np.float32),
@@ -150,7 +163,10 @@ def decode_genome(genome_h5, predictions_h5, out_gff3, window_size=None, edge_th
         bar = progress_bar(total=n_regions, desc="decode (genome)", unit="region") if show_progress else None
 
         def solve(bases, classes, phases, hints, end_ig):
-            return solve_genome_region(bases, classes, phases, compiled, hints, end_ig)
+            runs = solve_genome_region(bases, classes, phases, compiled, hints, end_ig)
+            if not trim_utrs:
+                return runs, 0
+            return trim_unsupported_utrs(runs, classes, baseline)
 
         try:
             with atomic_output(out_gff3) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as out:
@@ -187,7 +203,9 @@ def decode_genome(genome_h5, predictions_h5, out_gff3, window_size=None, edge_th
                     text = [gff3.sequence_header(seq.seqid, seq.length)]
                     gene_index = 1
                     for reverse, start, future in jobs:
-                        genes, count = gff3.region_genes_text(future.result(), start, reverse, seq.seqid,
+                        runs, trimmed = future.result()
+                        summary.trimmed_utr_bases += trimmed
+                        genes, count = gff3.region_genes_text(runs, start, reverse, seq.seqid,
                                                               seq.length, name, gene_index, min_coding_length)
                         text.extend(genes)
                         gene_index += count

@@ -45,6 +45,8 @@ class DecodeSummary:
     decoder: str = "helixerpost"
     split_regions: int = 0  # genome decoder: regions cut because they exceeded the maximum region length
     hinted_junctions: int = 0  # genome decoder: RNA-seq junctions offered as intron hints
+    utr_baseline_bits: float = 0.0  # genome decoder: the network's typical UTR:intergenic log-odds (>= 0)
+    trimmed_utr_bases: int = 0  # genome decoder: UTR bases the network did not support, made intergenic
 
 
 class _Inline:

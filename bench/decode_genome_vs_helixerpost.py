@@ -6,8 +6,8 @@ its canonical (GT-AG or GC-AG) intron fraction and wall time are reported. Cases
 
 1. `labels`: chromosome I, predictions made from the reference labels (the "perfect network").
 2. `pieces`: the fine-tuning study's held-out pieces p1, p5, p8 (experiments/fine_tuning_study.py), the
-   bundled model's predictions (noisy).
-3. `chrI`: the whole chromosome, the bundled model's predictions (noisy; the time case).
+   bundled model's predictions (`predict --overlap`, as `annotate` makes them).
+3. `chrI`: the whole chromosome, the bundled model's predictions (the time case).
 4. `hints`: case 3 decoded by the genome decoder with and without `--hints-bam SP2.chr.bam` (dense stranded
    RNA-seq on the first 100 kbp), intron F1 on chromosome I's first 100 kbp.
 
@@ -29,7 +29,7 @@ from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 CHROMOSOME = "7000000090838467"
-MODEL = REPOSITORY / "src" / "helixtune" / "data" / "models" / "base_small.safetensors"
+MODEL = "bundled"  # the bundled model (fungi_base)
 
 
 def default_data_dir() -> Path:
@@ -86,7 +86,8 @@ def prepare(data: Path, work: Path) -> dict:
             helixtune("encode", "--fasta-path", files[f"{name}_fa"], "--h5-output-path", files[f"{name}_h5"],
                       "--species", "Spombe", "--threads", 1)
         if not files[f"{name}_pred"].exists():
-            helixtune("predict", "-l", MODEL, "-t", files[f"{name}_h5"], "-p", files[f"{name}_pred"], "--threads", 1)
+            helixtune("predict", "-l", MODEL, "-t", files[f"{name}_h5"], "-p", files[f"{name}_pred"], "--threads", 1,
+                      "--overlap")
     if not files["labels_pred"].exists():
         write_label_predictions(files["labels_h5"], files["labels_pred"])
     return files

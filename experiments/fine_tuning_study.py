@@ -371,9 +371,13 @@ def selection_table(prep: Path, work: Path, args: argparse.Namespace) -> list[di
     checks = list(csv.DictReader(metrics.open()))
     columns = {"genic-f1": "genic_f1", "sub-genic-f1": "sub_genic_f1", "cds-exon-f1": "cds_exon_f1",
                "gene-f1": "gene_f1"}
-    saved = sorted((out / "run" / "checks").glob("model_*.safetensors"))
-    if len(saved) != len(checks):
-        log(f"selection table: {len(saved)} saved checks for {len(checks)} rows of metrics.csv; skipped")
+    from helixtune.model.model_file import read_metadata
+
+    # each check's model file names its check in its provenance (file names do not sort by check)
+    saved = {int(read_metadata(path)["provenance"]["training"]["check"]): path
+             for path in (out / "run" / "checks").glob("model_*.safetensors")}
+    if sorted(saved) != [int(c["check"]) for c in checks]:
+        log(f"selection table: saved checks {sorted(saved)} do not match metrics.csv; skipped")
         return []
     table_rows = []
     for metric, column in columns.items():
@@ -381,7 +385,7 @@ def selection_table(prep: Path, work: Path, args: argparse.Namespace) -> list[di
         if all(np.isnan(values)):
             continue
         best = int(np.nanargmax(values))  # the first check with the best value, as train keeps it
-        model = saved[best]
+        model = saved[int(checks[best]["check"])]
         check_out = out / "selected" / model.stem
         check_out.mkdir(parents=True, exist_ok=True)
         predictions, gffs, _ = predict_and_decode(model, prep / "test.h5", check_out, args.threads)
@@ -445,7 +449,8 @@ def seeds_table(results: dict) -> str:
         means = []
         for key, _ in SEED_COLUMNS:
             values = [r.get(key) for r in runs if isinstance(r.get(key), (int, float))]
-            means.append(cell(key, float(np.mean(values))) if values else "–")
+            mean = float(np.mean(values)) if values else None
+            means.append("–" if mean is None else f"{mean:.0f}" if key.endswith("genes") else cell(key, mean))
         rows.append([ROW_TITLES[row], "mean"] + means)
     return markdown(["row", "seed"] + [title for _, title in SEED_COLUMNS], rows) if rows else ""
 

@@ -95,7 +95,11 @@ def test_hints_bam_reaches_self_train_options(tmp_path, monkeypatch, capsys):
     assert (decode.decoder, decode.hints_bam, decode.strandedness) == ("genome", ("a.bam", "b.bam"),
                                                                         "second_read_is_sense_strand")
     seen.clear()
-    assert main(base + ["--hints-bam", "a.bam"]) == 1
+    assert main(base + ["--hints-bam", "a.bam"]) == 1  # the genome decoder is self-train's default
+    assert seen["options"].decode.decoder == "genome" and seen["options"].decode.hints_bam == ("a.bam",)
+    seen.clear()
+    capsys.readouterr()
+    assert main(base + ["--decoder", "helixerpost", "--hints-bam", "a.bam"]) == 1
     assert "need --decoder genome" in capsys.readouterr().err and not seen
 
 

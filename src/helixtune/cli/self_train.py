@@ -9,6 +9,7 @@ from helixtune.cli.decode import add_hints_arguments
 from helixtune.cli.options import add_config_option
 from helixtune.cli.train import duration
 from helixtune.genome.lengths import DEFAULT_SUBSEQUENCE_LENGTH, LINEAGES
+from helixtune.pipelines.self_train import SELF_TRAIN_DECODER, SelfTrainOptions
 from helixtune.train.finetune import FINE_TUNE_MODES
 from helixtune.train.gene_check import SELECT_BY
 
@@ -56,11 +57,12 @@ def register(subparsers) -> None:
     parser.add_argument("--patience", type=int, default=2, help="checks without improvement before stopping (2)")
     parser.add_argument("--batch-size", type=int, default=8, help="fine-tuning batch size (8)")
     parser.add_argument("--learning-rate", type=float, default=None,
-                        help="fine-tuning learning rate (1e-3; with a released model, try 1e-4)")
+                        help=f"fine-tuning learning rate ({SelfTrainOptions.learning_rate:g})")
     parser.add_argument("--check-every-nth-batch", type=int, default=1_000_000,
                         help="validate every n batches as well as at each epoch end")
-    parser.add_argument("--select-by", choices=SELECT_BY, default="genic-f1",
-                        help="what picks the tuned checkpoint (as train --select-by; default genic-f1)")
+    parser.add_argument("--select-by", choices=SELECT_BY, default=SelfTrainOptions.select_by,
+                        help="what picks the tuned checkpoint (as train --select-by; default auto: the gene F1 of "
+                             "the validation pseudolabels' decoded genes)")
     parser.add_argument("--max-time", type=duration, default=None,
                         help="tuning budget per round, e.g. 30m or 1h (as train --max-time)")
     parser.add_argument("--max-steps", type=int, default=None, help="tuning steps per round (as train --max-steps)")
@@ -69,9 +71,9 @@ def register(subparsers) -> None:
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
     add_decode_arguments(parser)
-    parser.add_argument("--decoder", choices=("helixerpost", "genome"), default="helixerpost",
-                        help="decoder of both models' predictions (pseudolabels and result): 'helixerpost' "
-                             "(default) or 'genome' (see docs/decode.md)")
+    parser.add_argument("--decoder", choices=("helixerpost", "genome"), default=SELF_TRAIN_DECODER,
+                        help="decoder of both models' predictions (pseudolabels and result): 'genome' (default) "
+                             "or 'helixerpost' (see docs/decode.md)")
     parser.add_argument("--params", dest="decode_params", default=None, metavar="JSON",
                         help="genome decoder parameters (default: the bundled fungal parameters)")
     add_hints_arguments(parser)
@@ -88,7 +90,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from helixtune.decode.options import DecodeOptions
     from helixtune.errors import HelixtuneError
-    from helixtune.pipelines.self_train import SelfTrainOptions, self_train
+    from helixtune.pipelines.self_train import self_train
 
     if (args.decode_params is not None or args.hints_bam) and args.decoder != "genome":
         raise HelixtuneError("--params and --hints-bam need --decoder genome")
@@ -131,7 +133,6 @@ def run_example(args, options) -> int:
     from helixtune.decode.options import DecodeOptions
     from helixtune.pipelines.example import example_options
     from helixtune.pipelines.example import run_example as run
-    from helixtune.pipelines.self_train import SelfTrainOptions
 
     chosen, defaults = example_options(), SelfTrainOptions()
     for field in dataclasses.fields(SelfTrainOptions):  # a value other than the plain default was given

@@ -17,15 +17,14 @@ from pathlib import Path
 
 from helixtune.decode.options import DecodeOptions
 from helixtune.genome.lengths import LINEAGE_SUBSEQUENCE_LENGTHS
-from helixtune.pipelines.self_train import SelfTrainOptions, SelfTrainResult
+from helixtune.pipelines.self_train import SELF_TRAIN_DECODER, SelfTrainOptions, SelfTrainResult
 
 # Settings that make the loop finish in a minute on a laptop CPU and suit the bundled model:
 # * the fungal subsequence length (21384 bp), the length the bundled model was trained on (its BiLSTMs see the
 #   same context);
 #   300 kbp give 30 of them (both strands), half of which are kept as confident;
-# * HelixerPost's default decoding (peak threshold 0.8);
-# * self-train's own defaults for the rest: the pseudolabel checks, learning rate 1e-3 for 5 epochs over the
-#   whole network (a dozen steps on this piece).
+# * self-train's own defaults for the rest: the genome decoder, the pseudolabel checks, learning rate 1e-4 for
+#   5 epochs over the whole network (a dozen steps on this piece), checkpoints chosen by decoded gene F1.
 EXAMPLE_SUBSEQUENCE_LENGTH = LINEAGE_SUBSEQUENCE_LENGTHS["fungi"]
 EXAMPLE_KEEP_FRACTION = SelfTrainOptions.keep_fraction
 EXAMPLE_PEAK_THRESHOLD = DecodeOptions.peak_threshold
@@ -39,7 +38,8 @@ def example_options(**overrides) -> SelfTrainOptions:
     options = SelfTrainOptions(species=EXAMPLE_SPECIES, subsequence_length=EXAMPLE_SUBSEQUENCE_LENGTH,
                                keep_fraction=EXAMPLE_KEEP_FRACTION, epochs=EXAMPLE_EPOCHS,
                                learning_rate=EXAMPLE_LEARNING_RATE,
-                               decode=DecodeOptions(peak_threshold=EXAMPLE_PEAK_THRESHOLD))
+                               decode=DecodeOptions(peak_threshold=EXAMPLE_PEAK_THRESHOLD,
+                                                    decoder=SELF_TRAIN_DECODER))
     for name, value in overrides.items():
         if not hasattr(options, name):
             raise TypeError(f"SelfTrainOptions has no field '{name}'")

@@ -115,8 +115,9 @@ class TrainConfig:
     checkpoint_every_nth_batch: int = _option(200, "extra resume points between checks (default: %(default)s)",
                                               "--checkpoint-every-nth-batch", group=_OPTIMISATION)
     select_by: str = _option(  # see train/gene_check.py
-        "genic-f1", "what picks the best model: base-wise genic F1 (upstream's, default) or sub-genic F1, or the "
-        "CDS-exon or gene F1 of gene models decoded from a fixed validation subset (slower checks)",
+        "auto", "what picks the best model: base-wise genic F1 (upstream's) or sub-genic F1, or the CDS-exon or "
+        "gene F1 of gene models decoded from a fixed validation subset (slower checks); auto (default): gene-f1 "
+        "when fine-tuning a pretrained model, genic-f1 otherwise",
         "--select-by", group=_OPTIMISATION, choices=SELECT_BY)
     gene_check_bp: int = _option(1_000_000, "validation bases (whole sequences) decoded by a gene-level check "
                                  "(default 1,000,000)", "--gene-check-bp", group=_OPTIMISATION)

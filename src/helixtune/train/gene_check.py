@@ -25,8 +25,11 @@ from helixtune.atomic import atomic_output
 from helixtune.errors import HelixtuneError
 from helixtune.model.model_file import DEFAULT_COVERAGE_DATASETS
 
-SELECT_BY = ("genic-f1", "sub-genic-f1", "cds-exon-f1", "gene-f1")
+SELECT_BY = ("auto", "genic-f1", "sub-genic-f1", "cds-exon-f1", "gene-f1")
 GENE_LEVEL = ("cds-exon-f1", "gene-f1")
+# "auto": gene-f1 when fine-tuning a pretrained model (the fine-tuning study's selection table: on held-out
+# S. pombe it picked the checkpoint with better gene models than genic-f1 did), upstream's genic-f1 otherwise
+AUTO_FINE_TUNING = "gene-f1"
 DEFAULT_MAX_BP = 1_000_000
 SUBSET_SPECIES = "validation"
 
@@ -194,3 +197,33 @@ class GeneLevelCheck:
                 "genes": features["sanity"]["prediction"]["genes"],
                 "reference_genes": features["sanity"]["reference"]["genes"],
                 "seconds": round(time.time() - started, 1)}
+
+
+def resolve_selection(config, validation_paths, work_dir, processes: int) -> tuple[str, GeneLevelCheck | None]:
+    """The run's selection metric (`auto` made concrete) and its gene-level check, if it needs one.
+
+    `auto` is gene-f1 when a pretrained model is tuned in one process and the validation data hold a stretch
+    with both strands (the check decodes gene models); genic-f1 from scratch, with several processes, with
+    `--upstream-fine-tune`, or when no stretch can be decoded (each said on stderr).
+    """
+    import sys
+
+    select_by = config.select_by
+    if select_by == "auto":
+        tuning = config.load_model_path is not None and not config.upstream_fine_tune
+        if not tuning:
+            return "genic-f1", None
+        if processes > 1:
+            print("--select-by auto: genic-f1 (gene-level checks run in one process)", file=sys.stderr)
+            return "genic-f1", None
+        try:
+            return AUTO_FINE_TUNING, GeneLevelCheck(validation_paths, work_dir, max_bp=config.gene_check_bp)
+        except HelixtuneError as err:
+            print(f"--select-by auto: genic-f1 ({err})", file=sys.stderr)
+            return "genic-f1", None
+    if select_by not in GENE_LEVEL:
+        return select_by, None
+    if processes > 1:
+        raise HelixtuneError(f"--select-by {select_by} runs in one process; use genic-f1 with several devices")
+    return select_by, GeneLevelCheck(validation_paths, work_dir, max_bp=config.gene_check_bp)
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -101,10 +102,16 @@ def train_model(config: TrainConfig, verbose: bool = True, extra_callbacks=()) -
     from torch.utils.data import DataLoader
 
     from helixtune.train.callbacks import TrainingChecks
-    from helixtune.train.data import (ChunkDataset, DataOptions, EpochBatchSampler, check_label_quality, collate,
-                                      find_data_files)
+    from helixtune.train.data import (
+        ChunkDataset,
+        DataOptions,
+        EpochBatchSampler,
+        check_label_quality,
+        collate,
+        find_data_files,
+    )
     from helixtune.train.finetune import build_training_model
-    from helixtune.train.gene_check import GENE_LEVEL, GeneLevelCheck
+    from helixtune.train.gene_check import resolve_selection
     from helixtune.train.module import HelixerTrainingModule
 
     trains, vals = find_data_files(config.data_dir)
@@ -185,12 +192,10 @@ def train_model(config: TrainConfig, verbose: bool = True, extra_callbacks=()) -
         "base_model": info["base_model"],
         "base_frozen": info["mode"] not in ("scratch", "whole"),
     }
-    gene_check = None
-    if config.select_by in GENE_LEVEL:
-        if world > 1:
-            raise HelixtuneError(f"--select-by {config.select_by} runs in one process; use genic-f1 with several "
-                                 "devices")
-        gene_check = GeneLevelCheck(vals, run_dir / "gene_check", max_bp=config.gene_check_bp)
+    select_by, gene_check = resolve_selection(config, vals, run_dir / "gene_check", world)
+    if select_by != config.select_by:
+        _log(f"checkpoints selected by {select_by} (--select-by {config.select_by})")
+        config = dataclasses.replace(config, select_by=select_by)
     check = TrainingChecks(config, val_loader, sampler, run_dir, metadata, verbose=verbose, gene_check=gene_check)
     trainer.callbacks.append(check)
     trainer.callbacks.extend(extra_callbacks)  # after ours: they see each step's check and checkpoint done

@@ -112,3 +112,25 @@ def test_hints_need_the_genome_decoder_and_existing_files(test_data, tmp_path):
     with pytest.raises(HelixtuneError, match="no such file"):
         pipeline.self_train(fasta, model, tmp_path / "run", SelfTrainOptions(
             decode=DecodeOptions(decoder="genome", hints_bam=(str(tmp_path / "r.bam"),))))
+
+
+def test_self_train_command_line_defaults_are_the_options_dataclass_defaults():
+    """Every self-train default is written once, in SelfTrainOptions (and its DecodeOptions)."""
+    import argparse
+
+    from helixtune.cli import build_parser
+    from helixtune.pipelines.self_train import SelfTrainOptions
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["self-train"]
+    args = sub.parse_args(["--out", "x"])
+    options = SelfTrainOptions()
+    same_name = {"keep_fraction", "mask_implausible_genes", "rounds", "val_fraction", "seed", "epochs", "patience",
+                 "learning_rate", "check_every_nth_batch", "select_by", "max_time", "max_steps", "overlap",
+                 "device", "threads", "allow_degenerate_labels", "min_genes", "reference_gff", "species",
+                 "subsequence_length", "lineage", "bam", "fine_tune_mode"}
+    for name in same_name:
+        assert getattr(args, name) == getattr(options, name), name
+    assert args.batch_size == options.train_batch_size and args.predict_batch_size == options.batch_size
+    assert args.decoder == options.decode.decoder and args.window_size == options.decode.window_size
+    assert args.min_coding_length == options.decode.min_coding_length

@@ -15,6 +15,7 @@ from helixtune.train.gene_check import SELECT_BY
 
 
 def register(subparsers) -> None:
+    O = SelfTrainOptions  # noqa: N806  (every default below is the options dataclass's)
     parser = subparsers.add_parser(
         "self-train", help="fine-tune a model on its own most confident predictions for a genome (resumable)",
         description="encode -> predict -> decode -> import/export -> select-confident -> split -> fine-tune -> "
@@ -41,34 +42,38 @@ def register(subparsers) -> None:
     add_strandedness_arguments(parser)
     parser.add_argument("--fine-tune-mode", choices=list(FINE_TUNE_MODES), default=None,
                         help="what is trained (default: coverage with --bam, else whole, from the base weights)")
-    parser.add_argument("--keep-fraction", type=float, default=None,
-                        help="pseudolabel subsequences kept (0.5)")
+    parser.add_argument("--keep-fraction", type=float, default=O.keep_fraction,
+                        help=f"pseudolabel subsequences kept ({O.keep_fraction:g})")
     parser.add_argument("--keep-implausible-genes", dest="mask_implausible_genes", action="store_false",
                         help="train on every decoded gene as decoded (default: genes without ATG..stop or with an "
                              "in-frame stop are masked, introns with a non-canonical splice site are masked, and "
                              "introns that read through without a stop codon are relabelled CDS)")
-    parser.add_argument("--rounds", type=int, default=1,
+    parser.add_argument("--rounds", type=int, default=O.rounds,
                         help="run the loop this many times, each round from the last round's tuned model with "
                              "fresh pseudolabels; each round predicts the genome again (round k in OUT/round<k>/; "
                              "whole-network mode only; stops early when a round's pseudolabels look degenerate) (1)")
-    parser.add_argument("--val-fraction", type=float, default=0.2, help="validation share of the split (0.2)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split and the training (0)")
-    parser.add_argument("--epochs", type=int, default=5, help="fine-tuning epochs (5)")
-    parser.add_argument("--patience", type=int, default=2, help="checks without improvement before stopping (2)")
-    parser.add_argument("--batch-size", type=int, default=8, help="fine-tuning batch size (8)")
-    parser.add_argument("--learning-rate", type=float, default=None,
-                        help=f"fine-tuning learning rate ({SelfTrainOptions.learning_rate:g})")
-    parser.add_argument("--check-every-nth-batch", type=int, default=1_000_000,
+    parser.add_argument("--val-fraction", type=float, default=O.val_fraction,
+                        help=f"validation share of the split ({O.val_fraction:g})")
+    parser.add_argument("--seed", type=int, default=O.seed, help=f"seed of the split and the training ({O.seed})")
+    parser.add_argument("--epochs", type=int, default=O.epochs, help=f"fine-tuning epochs ({O.epochs})")
+    parser.add_argument("--patience", type=int, default=O.patience,
+                        help=f"checks without improvement before stopping ({O.patience})")
+    parser.add_argument("--batch-size", type=int, default=O.train_batch_size,
+                        help=f"fine-tuning batch size ({O.train_batch_size})")
+    parser.add_argument("--learning-rate", type=float, default=O.learning_rate,
+                        help=f"fine-tuning learning rate ({O.learning_rate:g})")
+    parser.add_argument("--check-every-nth-batch", type=int, default=O.check_every_nth_batch,
                         help="validate every n batches as well as at each epoch end")
-    parser.add_argument("--select-by", choices=SELECT_BY, default=SelfTrainOptions.select_by,
+    parser.add_argument("--select-by", choices=SELECT_BY, default=O.select_by,
                         help="what picks the tuned checkpoint (as train --select-by; default auto: the gene F1 of "
                              "the validation pseudolabels' decoded genes)")
     parser.add_argument("--max-time", type=duration, default=None,
                         help="tuning budget per round, e.g. 30m or 1h (as train --max-time)")
     parser.add_argument("--max-steps", type=int, default=None, help="tuning steps per round (as train --max-steps)")
     parser.add_argument("--no-overlap", dest="overlap", action="store_false", help="predict without overlap")
-    parser.add_argument("--predict-batch-size", type=int, default=32, help="windows per network call (32)")
-    parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
+    parser.add_argument("--predict-batch-size", type=int, default=O.batch_size,
+                        help=f"windows per network call ({O.batch_size})")
+    parser.add_argument("--device", default=O.device, help=f"{O.device} (default), cuda, cuda:N or auto")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
     add_decode_arguments(parser)
     parser.add_argument("--decoder", choices=("helixerpost", "genome"), default=SELF_TRAIN_DECODER,
@@ -79,7 +84,8 @@ def register(subparsers) -> None:
     add_hints_arguments(parser)
     parser.add_argument("--allow-degenerate-labels", action="store_true",
                         help="go on even when the label-quality gate finds the pseudolabels degenerate")
-    parser.add_argument("--min-genes", type=int, default=5, help="gate: fewest genes the base model must yield (5)")
+    parser.add_argument("--min-genes", type=int, default=O.min_genes,
+                        help=f"gate: fewest genes the base model must yield ({O.min_genes})")
     parser.add_argument("--reference-gff", default=None,
                         help="a reference annotation: the report then also scores both models against it")
     # None = not given, so --example can tell its own settings from the user's (decode default stays 0.8)
@@ -102,7 +108,7 @@ def run(args) -> int:
     options = SelfTrainOptions(
         species=args.species, subsequence_length=args.subsequence_length, lineage=args.lineage, bam=args.bam,
         strandedness=args.strandedness, fine_tune_mode=args.fine_tune_mode,
-        keep_fraction=SelfTrainOptions.keep_fraction if args.keep_fraction is None else args.keep_fraction,
+        keep_fraction=args.keep_fraction,
         mask_implausible_genes=args.mask_implausible_genes,
         rounds=args.rounds,
         val_fraction=args.val_fraction, seed=args.seed, overlap=args.overlap, batch_size=args.predict_batch_size,
@@ -112,7 +118,7 @@ def run(args) -> int:
                              args.min_coding_length, args.decoder, args.decode_params, tuple(args.hints_bam),
                              args.hints_strandedness),
         epochs=args.epochs, patience=args.patience, train_batch_size=args.batch_size,
-        learning_rate=SelfTrainOptions.learning_rate if args.learning_rate is None else args.learning_rate,
+        learning_rate=args.learning_rate,
         check_every_nth_batch=args.check_every_nth_batch, select_by=args.select_by, max_time=args.max_time,
         max_steps=args.max_steps,
         allow_degenerate_labels=args.allow_degenerate_labels, min_genes=args.min_genes,
@@ -136,15 +142,11 @@ def run_example(args, options) -> int:
 
     chosen, defaults = example_options(), SelfTrainOptions()
     for field in dataclasses.fields(SelfTrainOptions):  # a value other than the plain default was given
-        if field.name not in ("decode", "reference_gff", "learning_rate", "keep_fraction") and \
+        if field.name not in ("decode", "reference_gff") and \
                 getattr(options, field.name) != getattr(defaults, field.name):
             setattr(chosen, field.name, getattr(options, field.name))
-    if args.learning_rate is not None:
-        chosen.learning_rate = args.learning_rate
-    if args.keep_fraction is not None:
-        chosen.keep_fraction = args.keep_fraction
     for field in dataclasses.fields(DecodeOptions):
-        if getattr(options.decode, field.name) != getattr(DecodeOptions(), field.name):
+        if getattr(options.decode, field.name) != getattr(defaults.decode, field.name):
             setattr(chosen.decode, field.name, getattr(options.decode, field.name))
     if args.peak_threshold is not None:
         chosen.decode.peak_threshold = args.peak_threshold

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from helixtune.cli.strandedness import add_strandedness_group
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -21,15 +23,8 @@ def register(subparsers) -> None:
     parser.add_argument("--dataset-prefix", default="rnaseq",
                         help="datasets become evaluation/<prefix>_(spliced_)coverage (default rnaseq, the name "
                              "models with --input-coverage read)")
-    strand = parser.add_mutually_exclusive_group(required=True)
-    strand.add_argument("--second-read-is-sense-strand", dest="strandedness", action="store_const",
-                        const="second_read_is_sense_strand",
-                        help="stranded library where read 2 is sense (dUTP, Illumina TruSeq stranded; RF)")
-    strand.add_argument("--first-read-is-sense-strand", dest="strandedness", action="store_const",
-                        const="first_read_is_sense_strand",
-                        help="stranded library where read 1 (and single-end reads) is sense (FR)")
-    strand.add_argument("--unstranded", dest="strandedness", action="store_const", const="unstranded",
-                        help="unstranded library: reads stay on their alignment strand")
+    add_strandedness_group(parser, required=True, what="library",
+                           notes={"unstranded": ": reads stay on their alignment strand"})
     parser.add_argument("-s", "--species", default=None,
                         help="add coverage only to rows of this species (required when the file has several)")
     parser.add_argument("--threads", type=int, default=1,

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from helixtune.genome.lengths import DEFAULT_SUBSEQUENCE_LENGTH, LINEAGE_SUBSEQUENCE_LENGTHS, LINEAGES
+from helixtune.cli.strandedness import add_strandedness_group
+from helixtune.genome.lengths import (
+    DEFAULT_SUBSEQUENCE_LENGTH,
+    LINEAGE_SUBSEQUENCE_LENGTHS,
+    LINEAGES,
+)
 
 
 def add_decode_arguments(parser) -> None:
@@ -17,13 +22,7 @@ def add_decode_arguments(parser) -> None:
 
 
 def add_strandedness_arguments(parser) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--second-read-is-sense-strand", dest="strandedness", action="store_const",
-                       const="second_read_is_sense_strand", help="BAMs: dUTP/RF stranded library")
-    group.add_argument("--first-read-is-sense-strand", dest="strandedness", action="store_const",
-                       const="first_read_is_sense_strand", help="BAMs: FR stranded library")
-    group.add_argument("--unstranded", dest="strandedness", action="store_const", const="unstranded",
-                       help="BAMs: unstranded library")
+    add_strandedness_group(parser, what="BAMs")
 
 
 def register(subparsers) -> None:

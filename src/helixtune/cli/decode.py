@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 
+from helixtune.cli.strandedness import add_strandedness_group
 from helixtune.errors import HelixtuneError
 
 USAGE_FORMS = ("GENOME_H5 PREDICTIONS_H5 OUT_GFF3",
@@ -33,17 +34,8 @@ def add_hints_arguments(parser) -> None:
     parser.add_argument("--hints-bam", nargs="+", default=[], metavar="BAM",
                         help="genome decoder: sorted, indexed RNA-seq BAM files whose spliced reads make the "
                              "introns they support cheaper, in proportion to the log of their read count")
-    strand = parser.add_mutually_exclusive_group()
-    strand.add_argument("--hints-second-read-is-sense-strand", dest="hints_strandedness", action="store_const",
-                        const="second_read_is_sense_strand",
-                        help="hints BAM library: read 2 is sense (dUTP, Illumina TruSeq stranded; RF)")
-    strand.add_argument("--hints-first-read-is-sense-strand", dest="hints_strandedness", action="store_const",
-                        const="first_read_is_sense_strand",
-                        help="hints BAM library: read 1 (and single-end reads) is sense (FR)")
-    strand.add_argument("--hints-unstranded", dest="hints_strandedness", action="store_const",
-                        const="unstranded",
-                        help="hints BAM library is unstranded (default): the aligner's XS tag gives the strand "
-                             "where present")
+    add_strandedness_group(parser, prefix="hints-", dest="hints_strandedness", what="hints BAM library",
+                           notes={"unstranded": " (default): the aligner's XS tag gives the strand where present"})
     parser.set_defaults(hints_strandedness="unstranded")
 
 

@@ -216,11 +216,10 @@ def prepare(data: Path, work: Path) -> dict:
 
 def genome_params_tag() -> str:
     """The bundled genome-decoder parameters' md5 (first 8): a row re-decodes when they change."""
-    import hashlib
-
     from helixtune.decode.params import BUNDLED, DEFAULT_NAME
+    from helixtune.model.model_file import file_md5
 
-    return hashlib.md5((BUNDLED / f"{DEFAULT_NAME}.json").read_bytes()).hexdigest()[:8]
+    return file_md5(BUNDLED / f"{DEFAULT_NAME}.json")[:8]
 
 
 def predict_and_decode(model: Path, genome_h5: Path, out: Path, threads: int) -> tuple[Path, dict, float]:

@@ -15,7 +15,7 @@ from helixtune.train.gene_check import SELECT_BY
 
 
 def register(subparsers) -> None:
-    O = SelfTrainOptions  # noqa: N806  (every default below is the options dataclass's)
+    default = SelfTrainOptions()  # every default below is the options dataclass's
     parser = subparsers.add_parser(
         "self-train", help="fine-tune a model on its own most confident predictions for a genome (resumable)",
         description="encode -> predict -> decode -> import/export -> select-confident -> split -> fine-tune -> "
@@ -42,38 +42,39 @@ def register(subparsers) -> None:
     add_strandedness_arguments(parser)
     parser.add_argument("--fine-tune-mode", choices=list(FINE_TUNE_MODES), default=None,
                         help="what is trained (default: coverage with --bam, else whole, from the base weights)")
-    parser.add_argument("--keep-fraction", type=float, default=O.keep_fraction,
-                        help=f"pseudolabel subsequences kept ({O.keep_fraction:g})")
+    parser.add_argument("--keep-fraction", type=float, default=default.keep_fraction,
+                        help=f"pseudolabel subsequences kept ({default.keep_fraction:g})")
     parser.add_argument("--keep-implausible-genes", dest="mask_implausible_genes", action="store_false",
                         help="train on every decoded gene as decoded (default: genes without ATG..stop or with an "
                              "in-frame stop are masked, introns with a non-canonical splice site are masked, and "
                              "introns that read through without a stop codon are relabelled CDS)")
-    parser.add_argument("--rounds", type=int, default=O.rounds,
+    parser.add_argument("--rounds", type=int, default=default.rounds,
                         help="run the loop this many times, each round from the last round's tuned model with "
                              "fresh pseudolabels; each round predicts the genome again (round k in OUT/round<k>/; "
                              "whole-network mode only; stops early when a round's pseudolabels look degenerate) (1)")
-    parser.add_argument("--val-fraction", type=float, default=O.val_fraction,
-                        help=f"validation share of the split ({O.val_fraction:g})")
-    parser.add_argument("--seed", type=int, default=O.seed, help=f"seed of the split and the training ({O.seed})")
-    parser.add_argument("--epochs", type=int, default=O.epochs, help=f"fine-tuning epochs ({O.epochs})")
-    parser.add_argument("--patience", type=int, default=O.patience,
-                        help=f"checks without improvement before stopping ({O.patience})")
-    parser.add_argument("--batch-size", type=int, default=O.train_batch_size,
-                        help=f"fine-tuning batch size ({O.train_batch_size})")
-    parser.add_argument("--learning-rate", type=float, default=O.learning_rate,
-                        help=f"fine-tuning learning rate ({O.learning_rate:g})")
-    parser.add_argument("--check-every-nth-batch", type=int, default=O.check_every_nth_batch,
+    parser.add_argument("--val-fraction", type=float, default=default.val_fraction,
+                        help=f"validation share of the split ({default.val_fraction:g})")
+    parser.add_argument("--seed", type=int, default=default.seed,
+                        help=f"seed of the split and the training ({default.seed})")
+    parser.add_argument("--epochs", type=int, default=default.epochs, help=f"fine-tuning epochs ({default.epochs})")
+    parser.add_argument("--patience", type=int, default=default.patience,
+                        help=f"checks without improvement before stopping ({default.patience})")
+    parser.add_argument("--batch-size", type=int, default=default.train_batch_size,
+                        help=f"fine-tuning batch size ({default.train_batch_size})")
+    parser.add_argument("--learning-rate", type=float, default=default.learning_rate,
+                        help=f"fine-tuning learning rate ({default.learning_rate:g})")
+    parser.add_argument("--check-every-nth-batch", type=int, default=default.check_every_nth_batch,
                         help="validate every n batches as well as at each epoch end")
-    parser.add_argument("--select-by", choices=SELECT_BY, default=O.select_by,
+    parser.add_argument("--select-by", choices=SELECT_BY, default=default.select_by,
                         help="what picks the tuned checkpoint (as train --select-by; default auto: the gene F1 of "
                              "the validation pseudolabels' decoded genes)")
     parser.add_argument("--max-time", type=duration, default=None,
                         help="tuning budget per round, e.g. 30m or 1h (as train --max-time)")
     parser.add_argument("--max-steps", type=int, default=None, help="tuning steps per round (as train --max-steps)")
     parser.add_argument("--no-overlap", dest="overlap", action="store_false", help="predict without overlap")
-    parser.add_argument("--predict-batch-size", type=int, default=O.batch_size,
-                        help=f"windows per network call ({O.batch_size})")
-    parser.add_argument("--device", default=O.device, help=f"{O.device} (default), cuda, cuda:N or auto")
+    parser.add_argument("--predict-batch-size", type=int, default=default.batch_size,
+                        help=f"windows per network call ({default.batch_size})")
+    parser.add_argument("--device", default=default.device, help=f"{default.device} (default), cuda, cuda:N or auto")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
     add_decode_arguments(parser)
     parser.add_argument("--decoder", choices=("helixerpost", "genome"), default=SELF_TRAIN_DECODER,
@@ -84,8 +85,8 @@ def register(subparsers) -> None:
     add_hints_arguments(parser)
     parser.add_argument("--allow-degenerate-labels", action="store_true",
                         help="go on even when the label-quality gate finds the pseudolabels degenerate")
-    parser.add_argument("--min-genes", type=int, default=O.min_genes,
-                        help=f"gate: fewest genes the base model must yield ({O.min_genes})")
+    parser.add_argument("--min-genes", type=int, default=default.min_genes,
+                        help=f"gate: fewest genes the base model must yield ({default.min_genes})")
     parser.add_argument("--reference-gff", default=None,
                         help="a reference annotation: the report then also scores both models against it")
     # None = not given, so --example can tell its own settings from the user's (decode default stays 0.8)

@@ -23,7 +23,6 @@ import numpy as np
 from helixtune import h5layout
 from helixtune.atomic import atomic_output
 from helixtune.errors import HelixtuneError
-from helixtune.model.model_file import DEFAULT_COVERAGE_DATASETS
 
 SELECT_BY = ("auto", "genic-f1", "sub-genic-f1", "cds-exon-f1", "gene-f1")
 GENE_LEVEL = ("cds-exon-f1", "gene-f1")
@@ -31,6 +30,8 @@ GENE_LEVEL = ("cds-exon-f1", "gene-f1")
 # S. pombe it picked the checkpoint with better gene models than genic-f1 did), upstream's genic-f1 otherwise
 AUTO_FINE_TUNING = "gene-f1"
 DEFAULT_MAX_BP = 1_000_000
+# the RNA-seq tracks a coverage model reads (add-coverage --dataset-prefix rnaseq), carried into the subset
+COVERAGE_SPECS = (h5layout.coverage_spec("rnaseq"), h5layout.spliced_coverage_spec("rnaseq"))
 SUBSET_SPECIES = "validation"
 
 
@@ -100,24 +101,23 @@ def _chosen_segments(paths, max_bp: int) -> list[tuple[Path, list]]:
     return chosen
 
 
-def write_validation_subset(paths, out: Path, max_bp: int, coverage_datasets=()) -> int:
-    """Write the subset (annotated datasets and the named coverage datasets; species renamed, seqids prefixed
-    by file when there are several, stretches shifted to start at 0); returns its rows."""
+def write_validation_subset(paths, out: Path, max_bp: int, coverage_specs=()) -> int:
+    """Write the subset (annotated datasets and `coverage_specs`; species renamed, seqids prefixed by file when
+    there are several, stretches shifted to start at 0); returns its rows."""
     import h5py
 
     chosen = _chosen_segments(paths, max_bp)
     if not chosen:
         raise HelixtuneError("no validation sequence for the gene-level check: no stretch of the validation data "
                              "has both strands' subsequences")
-    specs = list(h5layout.ANNOTATED_DATASETS)
+    specs = list(h5layout.ANNOTATED_DATASETS) + list(coverage_specs)
     arrays: dict[str, list] = {spec.path: [] for spec in specs}
-    coverage: dict[str, list] = {name: [] for name in coverage_datasets}
     for number, (path, segments) in enumerate(chosen):
         rows = np.concatenate([segment[1] for segment in segments])
         # h5py reads increasing indices: read them sorted, then put them in the segments' order
         unique, position = np.unique(rows, return_inverse=True)
         with h5layout.open_h5(path) as h5:
-            h5layout.require_datasets(h5, h5layout.ANNOTATED_DATASETS, path)
+            h5layout.require_datasets(h5, specs, path)
             for spec in specs:
                 values = h5[spec.path][unique][position]
                 if spec is h5layout.SEQIDS:
@@ -130,19 +130,13 @@ def write_validation_subset(paths, out: Path, max_bp: int, coverage_datasets=())
                 if spec is h5layout.SPECIES:
                     values = np.full(len(rows), SUBSET_SPECIES.encode(), dtype=h5layout.SPECIES_DTYPE)
                 arrays[spec.path].append(values)
-            for name in coverage_datasets:
-                if name not in h5:
-                    raise HelixtuneError(f"{path}: the gene-level check needs coverage dataset '{name}', which is "
-                                         "missing")
-                coverage[name].append(h5[name][unique][position])
     n_rows = sum(len(a) for a in arrays[h5layout.SEQIDS.path])
     length = arrays[h5layout.X.path][0].shape[1]
     with atomic_output(out) as tmp, h5py.File(tmp, "w") as h5:
         for spec in specs:
-            h5layout.create_dataset(h5, spec, n_rows, length, data=np.concatenate(arrays[spec.path]))
-        for name, parts in coverage.items():
-            data = np.concatenate(parts)
-            h5.create_dataset(name, data=data, chunks=(1,) + data.shape[1:], compression="lzf")
+            data = np.concatenate(arrays[spec.path])
+            h5layout.create_dataset(h5, spec, n_rows, length, n_tracks=data.shape[2] if data.ndim == 3 else None,
+                                    data=data)
     return n_rows
 
 
@@ -163,7 +157,7 @@ class GeneLevelCheck:
         if not self.genome.exists():
             # coverage tracks go along whenever the validation data has them: a coverage model needs them
             with h5layout.open_h5(validation_paths[0]) as h5:
-                coverage = [name for name in DEFAULT_COVERAGE_DATASETS if name in h5]
+                coverage = [spec for spec in COVERAGE_SPECS if spec.path in h5]
             write_validation_subset(validation_paths, self.genome, max_bp, coverage)
         if not self.reference.exists():
             labels = self.work_dir / "validation_subset.labels_as_predictions.h5"
@@ -183,7 +177,7 @@ class GeneLevelCheck:
         was_training = model.training
         try:
             # a copy: prediction puts the model in eval mode and may convert it for the CPU engine
-            coverage = list(DEFAULT_COVERAGE_DATASETS) if getattr(model, "coverage_tracks", 0) else None
+            coverage = [spec.path for spec in COVERAGE_SPECS] if getattr(model, "coverage_tracks", 0) else None
             predict_file(copy.deepcopy(model).float().cpu(), self.genome, predictions,
                          PredictOptions(threads=self.threads, batch_size=8, compression="lzf"),
                          coverage_datasets=coverage)
@@ -199,31 +193,27 @@ class GeneLevelCheck:
                 "seconds": round(time.time() - started, 1)}
 
 
-def resolve_selection(config, validation_paths, work_dir, processes: int) -> tuple[str, GeneLevelCheck | None]:
-    """The run's selection metric (`auto` made concrete) and its gene-level check, if it needs one.
+def resolve_selection(config, validation_paths, work_dir, processes: int) -> tuple[str, GeneLevelCheck | None, str]:
+    """The run's selection metric (`auto` made concrete), its gene-level check if it needs one, and why `auto`
+    chose what it chose ("" otherwise).
 
     `auto` is gene-f1 when a pretrained model is tuned in one process and the validation data hold a stretch
     with both strands (the check decodes gene models); genic-f1 from scratch, with several processes, with
-    `--upstream-fine-tune`, or when no stretch can be decoded (each said on stderr).
+    `--upstream-fine-tune`, or when no stretch can be decoded.
     """
-    import sys
-
     select_by = config.select_by
     if select_by == "auto":
-        tuning = config.load_model_path is not None and not config.upstream_fine_tune
-        if not tuning:
-            return "genic-f1", None
+        if config.load_model_path is None or config.upstream_fine_tune:
+            return "genic-f1", None, "not fine-tuning"
         if processes > 1:
-            print("--select-by auto: genic-f1 (gene-level checks run in one process)", file=sys.stderr)
-            return "genic-f1", None
+            return "genic-f1", None, "gene-level checks run in one process"
         try:
-            return AUTO_FINE_TUNING, GeneLevelCheck(validation_paths, work_dir, max_bp=config.gene_check_bp)
+            return AUTO_FINE_TUNING, GeneLevelCheck(validation_paths, work_dir, max_bp=config.gene_check_bp), \
+                "fine-tuning a pretrained model"
         except HelixtuneError as err:
-            print(f"--select-by auto: genic-f1 ({err})", file=sys.stderr)
-            return "genic-f1", None
+            return "genic-f1", None, str(err)
     if select_by not in GENE_LEVEL:
-        return select_by, None
+        return select_by, None, ""
     if processes > 1:
         raise HelixtuneError(f"--select-by {select_by} runs in one process; use genic-f1 with several devices")
-    return select_by, GeneLevelCheck(validation_paths, work_dir, max_bp=config.gene_check_bp)
-
+    return select_by, GeneLevelCheck(validation_paths, work_dir, max_bp=config.gene_check_bp), ""

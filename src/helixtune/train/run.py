@@ -192,9 +192,9 @@ def train_model(config: TrainConfig, verbose: bool = True, extra_callbacks=()) -
         "base_model": info["base_model"],
         "base_frozen": info["mode"] not in ("scratch", "whole"),
     }
-    select_by, gene_check = resolve_selection(config, vals, run_dir / "gene_check", world)
+    select_by, gene_check, why = resolve_selection(config, vals, run_dir / "gene_check", world)
     if select_by != config.select_by:
-        _log(f"checkpoints selected by {select_by} (--select-by {config.select_by})")
+        _log(f"checkpoints selected by {select_by} (--select-by {config.select_by}: {why})")
         config = dataclasses.replace(config, select_by=select_by)
     check = TrainingChecks(config, val_loader, sampler, run_dir, metadata, verbose=verbose, gene_check=gene_check)
     trainer.callbacks.append(check)

@@ -3,6 +3,7 @@ genome decoder (`--decoder genome`)."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from helixtune.cli.strandedness import add_strandedness_group
@@ -25,6 +26,10 @@ def add_genome_decoder_arguments(parser, hints: bool = True, default: str = "hel
                              "fungal parameters); its thresholds apply unless given as options")
     parser.add_argument("--allow-noncanonical", action="store_true",
                         help="genome decoder: also decode AT-AC (U12) introns (default: GT-AG and GC-AG only)")
+    parser.add_argument("--adapt-to-genome", dest="adapt", action=argparse.BooleanOptionalAction, default=None,
+                        help="genome decoder: decode once, refit the length, splice-site, start and codon "
+                             "statistics on those genes of this genome, and decode again with them (default: "
+                             "on with the bundled parameters, off with --params)")
     if hints:
         add_hints_arguments(parser)
 
@@ -44,8 +49,9 @@ def genome_decoder_keywords(args) -> dict:
     keywords = {"decoder": args.decoder}
     hints = list(getattr(args, "hints_bam", []) or [])
     if args.decoder != "genome":
-        if args.decode_params is not None or args.allow_noncanonical or hints:
-            raise HelixtuneError("--params, --allow-noncanonical and --hints-bam need --decoder genome")
+        if args.decode_params is not None or args.allow_noncanonical or hints or args.adapt:
+            raise HelixtuneError("--params, --allow-noncanonical, --hints-bam and --adapt-to-genome need "
+                                 "--decoder genome")
         return keywords
     from helixtune.decode.params import DecodeParams
 
@@ -53,6 +59,7 @@ def genome_decoder_keywords(args) -> dict:
     if args.allow_noncanonical:
         params.allow_noncanonical = True
     keywords["params"] = params
+    keywords["adapt"] = args.decode_params is None if args.adapt is None else args.adapt
     if hints:
         keywords["hints_bam"] = hints
         keywords["strandedness"] = args.hints_strandedness
@@ -137,7 +144,8 @@ def run(args) -> int:
     if summary.decoder == "genome":
         extra = f" (genome decoder; {summary.split_regions} long regions cut; {summary.trimmed_utr_bases:,} UTR bp " \
                 f"without network support trimmed, baseline {summary.utr_baseline_bits:.2f} bits"
-        extra += f", {summary.hinted_junctions} RNA-seq junctions as hints)" if kwargs.get("hints_bam") else ")"
+        extra += f", {summary.hinted_junctions} RNA-seq junctions as hints" if kwargs.get("hints_bam") else ""
+        extra += f"; {summary.adapted})" if summary.adapted else ")"
     print(f"decoded {summary.regions} candidate regions ({summary.region_bases:,} bp) on {summary.sequences} "
           f"sequences into {summary.genes} genes{extra}: {kwargs['out_gff3']}", file=sys.stderr)
     return 0

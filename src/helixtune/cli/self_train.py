@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from helixtune.cli.annotate import add_decode_arguments, add_strandedness_arguments
@@ -82,6 +83,10 @@ def register(subparsers) -> None:
                              "or 'helixerpost' (see docs/decode.md)")
     parser.add_argument("--params", dest="decode_params", default=None, metavar="JSON",
                         help="genome decoder parameters (default: the bundled fungal parameters)")
+    parser.add_argument("--adapt-to-genome", dest="adapt", action=argparse.BooleanOptionalAction, default=None,
+                        help="genome decoder: refit its statistics on the base model's first-pass genes of this "
+                             "genome and decode both models' predictions with them (default: on with the bundled "
+                             "parameters, off with --params)")
     add_hints_arguments(parser)
     parser.add_argument("--allow-degenerate-labels", action="store_true",
                         help="go on even when the label-quality gate finds the pseudolabels degenerate")
@@ -99,8 +104,8 @@ def run(args) -> int:
     from helixtune.errors import HelixtuneError
     from helixtune.pipelines.self_train import self_train
 
-    if (args.decode_params is not None or args.hints_bam) and args.decoder != "genome":
-        raise HelixtuneError("--params and --hints-bam need --decoder genome")
+    if (args.decode_params is not None or args.hints_bam or args.adapt) and args.decoder != "genome":
+        raise HelixtuneError("--params, --hints-bam and --adapt-to-genome need --decoder genome")
     if args.example and (args.fasta or args.reference_gff):
         raise HelixtuneError("--example brings its own genome and reference; drop --fasta / --reference-gff")
     if not args.example and not (args.fasta and args.model):
@@ -117,7 +122,7 @@ def run(args) -> int:
         decode=DecodeOptions(args.window_size, args.edge_threshold,
                              DecodeOptions.peak_threshold if args.peak_threshold is None else args.peak_threshold,
                              args.min_coding_length, args.decoder, args.decode_params, tuple(args.hints_bam),
-                             args.hints_strandedness),
+                             args.hints_strandedness, args.adapt),
         epochs=args.epochs, patience=args.patience, train_batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         check_every_nth_batch=args.check_every_nth_batch, select_by=args.select_by, max_time=args.max_time,

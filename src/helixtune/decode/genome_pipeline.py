@@ -12,12 +12,18 @@
 4. UTRs: each gene's outer UTRs are trimmed to what the network supports (`helixtune.decode.utr`; the
    baseline of the network's UTR:intergenic odds is gathered during the scan); the CDS stays as decoded.
 5. Write: genes are numbered and written as the helixerpost decoder writes them.
+
+Adapting to the genome (`adapt`, by default when the bundled lineage parameters are used): steps 1-5 run
+once with the lineage's statistics, the statistics are refitted on that first pass's genes
+(`helixtune.decode.params.adapt_params`), and steps 1-5 run again with them.
 """
 
 from __future__ import annotations
 
 import collections
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 
@@ -25,8 +31,8 @@ from helixtune import h5layout
 from helixtune.atomic import atomic_output
 from helixtune.decode import gff3, windows
 from helixtune.decode.genome import solve_genome_region
-from helixtune.decode.params import DecodeParams
-from helixtune.decode.streams import Sequence, check_thresholds, open_inputs, read_block
+from helixtune.decode.params import DecodeParams, adapt_params
+from helixtune.decode.streams import Sequence, check_thresholds, open_inputs, read_block, sequence_bytes
 from helixtune.decode.utr import UtrBaseline, trim_unsupported_utrs
 from helixtune.errors import HelixtuneError
 from helixtune.parallel import available_cpus
@@ -117,15 +123,49 @@ class _Reader:
 
 def decode_genome(genome_h5, predictions_h5, out_gff3, window_size=None, edge_threshold=None, peak_threshold=None,
                   min_coding_length=None, species=None, threads=None, show_progress=True, params=None,
-                  hints_bam=(), strandedness="unstranded", trim_utrs=True):
+                  hints_bam=(), strandedness="unstranded", trim_utrs=True, adapt=None, adapted_params_out=None):
     """Decode with the genome decoder (see the module docstring); `trim_utrs=False` keeps the UTRs exactly as
-    the dynamic programme chose them (for comparison)."""
+    the dynamic programme chose them (for comparison).
 
+    `adapt`: refit the statistics on a first pass over this genome and decode again with them; None (auto)
+    adapts when `params` is None (the bundled lineage parameters), not when a parameter file is given.
+    `adapted_params_out`: where to save the adapted parameters (to decode other predictions of the same
+    genome with them: `params=` that file, `adapt=False`).
+    """
+    if adapt is None:
+        adapt = params is None
+    if not isinstance(params, DecodeParams):
+        params = DecodeParams.load(params)
+    if adapt:
+        keywords = dict(window_size=window_size, edge_threshold=edge_threshold, peak_threshold=peak_threshold,
+                        min_coding_length=min_coding_length, species=species, threads=threads,
+                        show_progress=show_progress, hints_bam=hints_bam, strandedness=strandedness,
+                        trim_utrs=trim_utrs, adapt=False)
+        with tempfile.TemporaryDirectory(prefix="helixtune-adapt-") as tmp:
+            first_pass = Path(tmp) / "first_pass.gff3"
+            decode_genome(genome_h5, predictions_h5, first_pass, params=params, **keywords)
+            inputs = open_inputs(genome_h5, predictions_h5)
+            try:
+                sequences = {seq.seqid: sequence_bytes(inputs, seq) for seq in inputs.sequences}
+            finally:
+                inputs.close()
+            adapted, why = adapt_params(params, first_pass, sequences)
+        if adapted is not None and adapted_params_out is not None:
+            adapted.save(adapted_params_out)
+        summary = decode_genome(genome_h5, predictions_h5, out_gff3, params=adapted or params, **keywords)
+        summary.adapted = why if adapted is not None else f"not adapted: {why}"
+        return summary
+    return _decode_genome_once(genome_h5, predictions_h5, out_gff3, window_size, edge_threshold, peak_threshold,
+                               min_coding_length, species, threads, show_progress, params, hints_bam,
+                               strandedness, trim_utrs)
+
+
+def _decode_genome_once(genome_h5, predictions_h5, out_gff3, window_size, edge_threshold, peak_threshold,
+                        min_coding_length, species, threads, show_progress, params: DecodeParams, hints_bam,
+                        strandedness, trim_utrs):
     from helixtune.decode.hints import check_strandedness, count_junctions, region_hints, stream_hints
     from helixtune.decode.pipeline import DecodeSummary, _Inline
 
-    if not isinstance(params, DecodeParams):
-        params = DecodeParams.load(params)
     window_size = params.window_size if window_size is None else window_size
     edge_threshold = params.edge_threshold if edge_threshold is None else edge_threshold
     peak_threshold = params.peak_threshold if peak_threshold is None else peak_threshold

@@ -11,8 +11,8 @@ DEFAULT_HINTS_STRANDEDNESS = "unstranded"
 
 @dataclass
 class DecodeOptions:
-    """HelixerPost's positional parameters, with Helixer.py's defaults; the decoder, its parameter file and
-    its RNA-seq intron hints."""
+    """HelixerPost's positional parameters, with Helixer.py's defaults; the decoder, its parameter file, its
+    RNA-seq intron hints and whether it adapts its statistics to the genome."""
 
     window_size: int = 100
     edge_threshold: float = 0.1
@@ -22,13 +22,14 @@ class DecodeOptions:
     params: object = None  # genome decoder: a parameter file or a DecodeParams (None: the bundled one)
     hints_bam: tuple = ()  # genome decoder: RNA-seq BAM files whose spliced reads support introns
     strandedness: str = DEFAULT_HINTS_STRANDEDNESS  # of the hints' library
+    adapt: bool | None = None  # genome decoder: refit the statistics on a first pass (None: with bundled params)
 
     def keywords(self) -> dict:
         """`decode_to_gff3` keywords; the fields after the thresholds only when not their defaults (so the
         step keys a pipeline recorded before those fields existed still match)."""
         values = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}  # params stays as given
         values["hints_bam"] = [str(path) for path in self.hints_bam]
-        for name in ("decoder", "params", "hints_bam", "strandedness"):
+        for name in ("decoder", "params", "hints_bam", "strandedness", "adapt"):
             if values[name] == getattr(DecodeOptions, name) or (name == "hints_bam" and not values[name]):
                 del values[name]
         return values

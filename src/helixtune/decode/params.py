@@ -33,6 +33,10 @@ ACCEPTOR_OFFSET, ACCEPTOR_WIDTH, ACCEPTOR_FIXED = -14, 16, (12, 13)
 START_OFFSET, START_WIDTH, START_FIXED = -8, 14, (8, 9, 10)
 
 DEFAULT_UTR5, DEFAULT_UTR3 = 150.0, 200.0  # used when the annotation has no UTRs
+MIN_UTR_MEAN = 10.0  # a mean UTR below this is stubs (a decoded annotation's trimmed UTRs), not a length
+
+# adapting to the target genome (`adapt_params`): the fewest first-pass genes whose statistics are trusted
+MIN_ADAPT_GENES = 100
 
 
 @dataclass
@@ -270,8 +274,11 @@ def length_costs(lengths, low: int, high: int, bandwidth: float = 0.12, floor: f
 
 
 def _genome(fasta) -> dict:
+    """{name: sequence} of a FASTA file; a dict (sequences already read) is returned as it is."""
     from helixtune.genome.fasta import iter_fasta
 
+    if isinstance(fasta, dict):
+        return fasta
     path = Path(fasta)
     if not path.exists():
         raise InputFileError(path, "no such file")
@@ -279,7 +286,8 @@ def _genome(fasta) -> dict:
 
 
 def fit_params(gff3_paths, fasta_paths, base: DecodeParams | None = None, progress=None) -> DecodeParams:
-    """Fit a `DecodeParams` from annotations and their genomes (lists of equal length, paired in order)."""
+    """Fit a `DecodeParams` from annotations and their genomes (lists of equal length, paired in order; a
+    genome is a FASTA path or a {name: sequence} dict)."""
     from helixtune.annotation.coding_transcripts import normalise_stop_codons, read_gene_models
     from helixtune.genome.codons import reverse_complement
 
@@ -304,7 +312,8 @@ def fit_params(gff3_paths, fasta_paths, base: DecodeParams | None = None, progre
         missing = sorted(models.seqids() - set(genome))
         if missing:
             raise InputFileError(gff3, f"sequence '{missing[0]}' is not in {fasta}")
-        sources.append({"gff3": Path(gff3).name, "fasta": Path(fasta).name})
+        sources.append({"gff3": Path(gff3).name, "fasta": "(sequences given)" if isinstance(fasta, dict)
+                        else Path(fasta).name})
         for seq in genome.values():
             composition += _one_hot(seq).sum(axis=0)
             for strand_seq in (seq, reverse_complement(seq)):
@@ -396,8 +405,10 @@ def fit_params(gff3_paths, fasta_paths, base: DecodeParams | None = None, progre
         params.source["calibration"] = calibration  # the emission weight kept from the starting file
     params.mean_intergenic = round(float(intergenic_bases / max(genes_total, 1)), 1)
     params.mean_cds_exon = round(float(np.mean(exon_lengths)), 1)
-    params.mean_utr5 = round(float(np.mean(utr5)), 1) if len(utr5) >= 20 else DEFAULT_UTR5
-    params.mean_utr3 = round(float(np.mean(utr3)), 1) if len(utr3) >= 20 else DEFAULT_UTR3
+    params.mean_utr5 = round(float(np.mean(utr5)), 1) if len(utr5) >= 20 and np.mean(utr5) >= MIN_UTR_MEAN \
+        else DEFAULT_UTR5
+    params.mean_utr3 = round(float(np.mean(utr3)), 1) if len(utr3) >= 20 and np.mean(utr3) >= MIN_UTR_MEAN \
+        else DEFAULT_UTR3
     params.introns_per_coding_base = float(f"{coding_introns / max(coding_bases, 1):.4g}")
     if utr_bases > 1000 and utr_introns > 0:
         params.utr_introns_per_utr_base = float(f"{utr_introns / utr_bases:.4g}")
@@ -418,3 +429,36 @@ def fit_params(gff3_paths, fasta_paths, base: DecodeParams | None = None, progre
     params.coding_log_odds = np.round(np.log2(coding_freq / genome_freq), 3).reshape(-1, 4).tolist()
     params.validate()
     return params
+
+
+def adapt_params(base: DecodeParams, first_pass_gff3, genome: dict,
+                 min_genes: int | None = None) -> tuple[DecodeParams | None, str]:
+    """The lineage statistics refitted on the target genome's own first-pass gene models.
+
+    The genome decoder's first pass (with `base`) finds the genes the network sees clearly; their lengths,
+    splice-site and start contexts and codon statistics are the target species' own, where `base` holds its
+    lineage's average (as GeneMark-ES and BRAKER train their models on their own first predictions). The
+    weights, thresholds and UTR settings stay `base`'s: a first pass's UTRs are the network's guesses, not
+    the species' lengths. Returns (params, why): None with the reason when the first pass is too small to
+    fit (fewer than `min_genes` genes, default `MIN_ADAPT_GENES`, or no introns); `base` is not changed.
+    """
+    import copy
+
+    from helixtune.annotation.coding_transcripts import read_gene_models
+
+    min_genes = MIN_ADAPT_GENES if min_genes is None else min_genes
+    genes = len({(t.seqid, t.gene_id) for t in read_gene_models(first_pass_gff3).transcripts})
+    if genes < min_genes:
+        return None, f"the first pass found {genes} genes, fewer than the {min_genes} needed to refit the statistics"
+    try:
+        fitted = fit_params([first_pass_gff3], [genome], base=copy.deepcopy(base))
+    except HelixtuneError as err:
+        return None, f"the first pass cannot be fitted ({err})"
+    for name in ("mean_utr5", "mean_utr3", "utr_introns_per_utr_base"):
+        setattr(fitted, name, getattr(base, name))
+    fitted.medians["utr5"], fitted.medians["utr3"] = base.medians.get("utr5"), base.medians.get("utr3")
+    fitted.source = {"adapted_to": f"{genes} first-pass genes of the decoded genome",
+                     "genes": fitted.source.get("genes"), "introns": fitted.source.get("introns"),
+                     "motifs": fitted.source.get("motifs"), "adapted_from": base.source}
+    fitted.validate()
+    return fitted, f"refitted on {genes} first-pass genes"

@@ -47,6 +47,7 @@ class DecodeSummary:
     hinted_junctions: int = 0  # genome decoder: RNA-seq junctions offered as intron hints
     utr_baseline_bits: float = 0.0  # genome decoder: the network's typical UTR:intergenic log-odds (>= 0)
     trimmed_utr_bases: int = 0  # genome decoder: UTR bases the network did not support, made intergenic
+    adapted: str = ""  # genome decoder: whether (and on what) the statistics were refitted to this genome
 
 
 class _Inline:
@@ -97,8 +98,8 @@ def decode_to_gff3(genome_h5, predictions_h5, out_gff3, window_size: int | None 
                    min_coding_length: int | None = None, species: str | None = None,
                    cost_model: str = "head", threads: int | None = None, show_progress: bool = True,
                    max_pending_regions: int | None = None, decoder: str = "helixerpost", params=None,
-                   hints_bam=(), strandedness: str = "unstranded",
-                   options: DecodeOptions | None = None) -> DecodeSummary:
+                   hints_bam=(), strandedness: str = "unstranded", adapt: bool | None = None,
+                   adapted_params_out=None, options: DecodeOptions | None = None) -> DecodeSummary:
     """Decode Helixer predictions into gene models (GFF3).
 
     genome_h5: fasta2h5/geenuff2h5 file (data/X, seqids, species, start_ends); predictions_h5: HybridModel
@@ -112,7 +113,8 @@ def decode_to_gff3(genome_h5, predictions_h5, out_gff3, window_size: int | None 
     (upstream before 2024-10-28). decoder "genome" checks splice sites and start codons against the sequence
     and uses lineage length statistics: `params` is a `DecodeParams`, a parameter file, or None for the
     bundled fungal parameters; `hints_bam`: RNA-seq BAM files whose spliced reads support introns, read with
-    `strandedness` (as add-coverage).
+    `strandedness` (as add-coverage); `adapt`: refit the statistics on a first pass over this genome (None:
+    only with the bundled parameters), `adapted_params_out`: save the refitted parameters there.
 
     `options`: a `DecodeOptions` (decode/options.py) whose fields take the place of the keywords of the
     same names (the thresholds, decoder, params, hints_bam, strandedness).
@@ -120,7 +122,7 @@ def decode_to_gff3(genome_h5, predictions_h5, out_gff3, window_size: int | None 
     if options is not None:
         return decode_to_gff3(genome_h5, predictions_h5, out_gff3, species=species, cost_model=cost_model,
                               threads=threads, show_progress=show_progress, max_pending_regions=max_pending_regions,
-                              **options.keywords())
+                              adapted_params_out=adapted_params_out, **options.keywords())
     if decoder not in DECODERS:
         raise HelixtuneError(f"unknown decoder '{decoder}' (choose from {', '.join(DECODERS)})")
     if decoder == "genome":
@@ -130,7 +132,9 @@ def decode_to_gff3(genome_h5, predictions_h5, out_gff3, window_size: int | None 
                              edge_threshold=edge_threshold, peak_threshold=peak_threshold,
                              min_coding_length=min_coding_length, species=species, threads=threads,
                              show_progress=show_progress, params=params, hints_bam=hints_bam,
-                             strandedness=strandedness)
+                             strandedness=strandedness, adapt=adapt, adapted_params_out=adapted_params_out)
+    if adapt:
+        raise HelixtuneError("adapting to the genome (--adapt-to-genome) needs the genome decoder (--decoder genome)")
     if hints_bam:
         raise HelixtuneError("intron hints from RNA-seq (--hints-bam) need the genome decoder (--decoder genome)")
     window_size = 100 if window_size is None else window_size

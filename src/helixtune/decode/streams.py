@@ -170,6 +170,20 @@ def read_block(inputs: DecodeInputs, row: int, real_length: int):
     return bases, classes, phases
 
 
+_LETTERS = np.frombuffer(b"CATG", np.uint8)  # the column order of data/X
+
+
+def sequence_bytes(inputs: DecodeInputs, seq: Sequence) -> bytes:
+    """One sequence's bases as letters, from its plus-strand blocks (N where the encoding is not one base)."""
+    parts = []
+    for row in seq.forward_rows:
+        x = inputs.genome[h5layout.X.path][row, :seq.block_lengths[row]]
+        letters = _LETTERS[np.argmax(x, axis=1)]
+        letters[np.max(x, axis=1) < 0.9] = ord("N")
+        parts.append(letters.tobytes())
+    return b"".join(parts)
+
+
 def check_thresholds(window_size, edge_threshold, peak_threshold, min_coding_length) -> None:
     if int(window_size) != window_size or window_size < 1:
         raise HelixtuneError(f"window size must be a positive integer, got {window_size}")

@@ -129,6 +129,8 @@ class Round:
         key = self.options.decode.keywords()
         if "hints_bam" in key:
             key["hints_bam"] = [file_identity(path) for path in key["hints_bam"]]
+        if _adapts(self):
+            key["adapt"] = True  # a run decoded before the decoder adapted decodes again
         return key
 
 
@@ -180,11 +182,37 @@ def _predict(r: Round, model: Path, name: str) -> dict:
     return as_summary(predict(model, r.paths["genome"], r.paths[f"{name}_predictions"], r.predict_options()))
 
 
+def _adapts(r: Round) -> bool:
+    """Whether the genome decoder adapts its statistics to this genome (by default with bundled parameters)."""
+    decode = r.options.decode
+    return decode.decoder == "genome" and (decode.params is None if decode.adapt is None else bool(decode.adapt))
+
+
 def _decode(r: Round, name: str) -> dict:
+    """Decode one model's predictions. When the decoder adapts, it adapts once, on the base model's first
+    pass; the tuned model's predictions are decoded with those same statistics (they are the species'
+    statistics, and the study measured them better there than a refit on the tuned model's own first pass)."""
     from helixtune.decode.pipeline import decode_to_gff3
 
+    options, extra = r.options.decode, {}
+    if _adapts(r):
+        adapted = r.paths["decode_params"]
+        if name == "base":
+            adapted.unlink(missing_ok=True)  # an earlier run's, whatever this one finds
+            extra["adapted_params_out"] = adapted
+        else:
+            options = dataclasses.replace(options, params=str(adapted) if adapted.exists() else options.params,
+                                          adapt=False)
     return as_summary(decode_to_gff3(r.paths["genome"], r.paths[f"{name}_predictions"], r.paths[f"{name}_gff"],
-                                     species=r.species, threads=r.options.threads, options=r.options.decode))
+                                     species=r.species, threads=r.options.threads, options=options, **extra))
+
+
+def _tuned_decode_key(r: Round) -> dict:
+    """The tuned decode's key: the decoding options and the statistics adapted on the base model's pass."""
+    key = r.decode_key()
+    if _adapts(r) and r.paths["decode_params"].exists():
+        key["adapted_params"] = file_identity(r.paths["decode_params"])
+    return key
 
 
 def _gate_genes(r: Round, decoded: dict) -> None:
@@ -320,7 +348,7 @@ STEPS = (
     Step("fine-tune", _fine_tune_key, lambda r: [r.paths["tuned_model"]], _fine_tune),
     Step("predict (tuned model)", lambda r: {"overlap": r.options.overlap}, lambda r: [r.paths["tuned_predictions"]],
          lambda r: _predict(r, r.paths["tuned_model"], "tuned")),
-    Step("decode (tuned model)", Round.decode_key, lambda r: [r.paths["tuned_gff"]], lambda r: _decode(r, "tuned")),
+    Step("decode (tuned model)", _tuned_decode_key, lambda r: [r.paths["tuned_gff"]], lambda r: _decode(r, "tuned")),
     Step("report", lambda r: {"reference": file_identity(_reference(r)) if _reference(r) else None,
                               "base": file_identity(_report_paths(r)["base_gff"])},
          lambda r: [r.paths["report"], r.paths["report_json"]], _report),
@@ -378,6 +406,7 @@ def _round_paths(out_dir: Path) -> dict:
         "genome": out_dir / "genome.h5",
         "base_predictions": out_dir / "base" / "predictions.h5",
         "base_gff": out_dir / "base" / "annotation.gff3",
+        "decode_params": out_dir / "base" / "decode_params.adapted.json",
         "labels": out_dir / "pseudolabels" / "labels.h5",
         "confident": out_dir / "pseudolabels" / "confident.h5",
         "selection_plot": out_dir / "pseudolabels" / "selection.png",

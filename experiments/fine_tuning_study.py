@@ -215,11 +215,39 @@ def prepare(data: Path, work: Path) -> dict:
 # ---- one row ---------------------------------------------------------------------------------------------
 
 def genome_params_tag() -> str:
-    """The bundled genome-decoder parameters' md5 (first 8): a row re-decodes when they change."""
+    """The bundled genome-decoder parameters' md5 (first 8), marked as adapted to the genome (the decoder's
+    default with them): a row re-decodes when either changes."""
     from helixtune.decode.params import BUNDLED, DEFAULT_NAME
     from helixtune.model.model_file import file_md5
 
-    return file_md5(BUNDLED / f"{DEFAULT_NAME}.json")[:8]
+    return file_md5(BUNDLED / f"{DEFAULT_NAME}.json")[:8] + "-adapted"
+
+
+def tuning_label_params(prep: Path) -> Path:
+    """Genome-decoder statistics fitted on the labelled tuning pieces (train + validation), from the bundled
+    parameters' weights: what a user with labels for their species gets from `decode-params fit`."""
+    from helixtune.decode.params import DecodeParams, fit_params
+
+    path = prep / f"tuning_labels.{genome_params_tag()}.decode_params.json"
+    if not path.exists():
+        fit_params([prep / "train.gff3", prep / "validation.gff3"], [prep / "train.fa", prep / "validation.fa"],
+                   base=DecodeParams.load()).save(path)
+    return path
+
+
+def score_with_tuning_label_params(prep: Path, predictions: Path, genome_h5: Path, out: Path, threads: int) -> dict:
+    """The test pieces decoded with the statistics of the tuning labels (`tuning_label_params`)."""
+    from helixtune.decode.pipeline import decode_to_gff3
+    from helixtune.evaluate.compare import evaluate
+
+    gff = out / f"test.genome.fitted.{genome_params_tag()}.gff3"
+    if not gff.exists():
+        decode_to_gff3(genome_h5, predictions, gff, species="Spombe", threads=threads, show_progress=False,
+                       decoder="genome", params=tuning_label_params(prep))
+    features = evaluate(prep / "test.gff3", gff, fasta=prep / "test.fa")
+    result = {f"fitted_{level}_f1": features["features"][level]["f1"] for level in ("cds_exon", "intron", "gene")}
+    result["fitted_genes"] = features["sanity"]["prediction"]["genes"]
+    return result
 
 
 def predict_and_decode(model: Path, genome_h5: Path, out: Path, threads: int) -> tuple[Path, dict, float]:
@@ -352,6 +380,8 @@ def run_row(row: str, prep: Path, work: Path, args: argparse.Namespace) -> dict:
         (out / "train_seconds.txt").write_text(str(train_seconds))
     predictions, gffs, predict_seconds = predict_and_decode(model, genome_h5, out, threads)
     result = score(prep, predictions, gffs["helixerpost"], gffs["genome"])
+    if row == "base" or row in fine_tune:  # the rows a user with labels for the species would run
+        result.update(score_with_tuning_label_params(prep, predictions, genome_h5, out, threads))
     result.update(train_seconds=round(train_seconds, 1), train_cpu_seconds=cpu_seconds,
                   predict_seconds=round(predict_seconds, 1), seed=args.seed, model=str(model.relative_to(work))
                   if model.is_relative_to(work) else model.name,
@@ -400,7 +430,9 @@ COLUMNS = (("network_genic_f1", "genic F1 (network)"), ("network_phase_f1", "pha
            ("cds_exon_f1", "CDS-exon F1 (HelixerPost)"), ("gene_f1", "gene F1 (HelixerPost)"),
            ("genes", "genes (HelixerPost)"), ("genome_cds_exon_f1", "CDS-exon F1 (genome)"),
            ("genome_intron_f1", "intron F1 (genome)"), ("genome_gene_f1", "gene F1 (genome)"),
-           ("genome_genes", "genes (genome)"), ("train_cpu_seconds", "train CPU s"), ("train_seconds", "train s"))
+           ("genome_genes", "genes (genome)"), ("fitted_cds_exon_f1", "CDS-exon F1 (genome, label statistics)"),
+           ("fitted_gene_f1", "gene F1 (genome, label statistics)"), ("fitted_genes", "genes (genome, label statistics)"),
+           ("train_cpu_seconds", "train CPU s"), ("train_seconds", "train s"))
 SEED_COLUMNS = (("network_genic_f1", "genic F1"), ("gene_f1", "gene F1 (HelixerPost)"),
                 ("genome_gene_f1", "gene F1 (genome)"), ("genome_cds_exon_f1", "CDS-exon F1 (genome)"),
                 ("genome_genes", "genes (genome)"), ("train_cpu_seconds", "train CPU s"))

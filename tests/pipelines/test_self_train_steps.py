@@ -134,3 +134,37 @@ def test_self_train_command_line_defaults_are_the_options_dataclass_defaults():
     assert args.batch_size == options.train_batch_size and args.predict_batch_size == options.batch_size
     assert args.decoder == options.decode.decoder and args.window_size == options.decode.window_size
     assert args.min_coding_length == options.decode.min_coding_length
+
+
+def test_self_train_adapts_the_decoder_once_on_the_base_models_pass(tmp_path):
+    """With the bundled parameters the base decode refits them on its first pass and keeps them; the tuned
+    decode reads that file (its key names it), so both models' genes are decoded with the same statistics."""
+    from helixtune.annotation.pipeline import gff_to_h5
+    from helixtune.data import example_path
+    from helixtune.decode.label_predictions import write_label_predictions
+
+    labels, predictions = tmp_path / "labels.h5", tmp_path / "predictions.h5"
+    gff_to_h5(example_path("spombe_pieces.gff3.gz"), example_path("spombe_pieces.fa.gz"), labels, "Spombe")
+    write_label_predictions(labels, predictions)  # 132 genes: enough to refit
+    paths = {"genome": labels, "base_predictions": predictions, "tuned_predictions": predictions,
+             "base_gff": tmp_path / "base" / "annotation.gff3", "tuned_gff": tmp_path / "tuned.gff3",
+             "decode_params": tmp_path / "base" / "decode_params.adapted.json"}
+    paths["base_gff"].parent.mkdir()
+    r = Round(example_path("spombe_pieces.fa.gz"), Path("base.safetensors"), tmp_path,
+              SelfTrainOptions(threads=1), "Spombe", 6000, "whole", paths)
+    steps = {step.name: step for step in steps_for(r.options)}
+    assert steps["decode (base model)"].key(r)["adapt"] is True
+    summary = steps["decode (base model)"].run(r)
+    assert summary["adapted"].startswith("refitted on ")
+    adapted = DecodeParams.load(paths["decode_params"])
+    assert adapted.source["adapted_to"].endswith("first-pass genes of the decoded genome")
+    assert steps["decode (tuned model)"].key(r)["adapted_params"]["path"] == str(paths["decode_params"].resolve())
+    tuned = steps["decode (tuned model)"].run(r)
+    assert tuned["adapted"] == ""  # not refitted again: the base pass's statistics, as they are
+    assert paths["tuned_gff"].read_text() == paths["base_gff"].read_text()
+    # with the user's own parameters nothing is refitted and no file is kept
+    paths["decode_params"].unlink()
+    r.options.decode = DecodeOptions(decoder="genome", params=str(tmp_path / "mine.json"))
+    DecodeParams.load().save(tmp_path / "mine.json")
+    assert "adapt" not in steps["decode (base model)"].key(r)
+    assert steps["decode (base model)"].run(r)["adapted"] == "" and not paths["decode_params"].exists()

@@ -1,5 +1,7 @@
 """The gene-level check's validation subset (train --select-by cds-exon-f1|gene-f1)."""
 
+import pytest
+
 
 def test_gene_level_check_reads_filtered_data_as_its_two_stranded_stretches(test_data, copy_rows, tmp_path):
     """self-train keeps confident chunks per strand: the check decodes the stretches that kept both strands."""
@@ -25,7 +27,8 @@ def test_gene_level_check_reads_filtered_data_as_its_two_stranded_stretches(test
     assert first == [(0, 21384), (21384, 42768), (42768, 64152), (64152, 42768), (42768, 21384), (21384, 0)]
     labels = tmp_path / "labels.h5"
     write_label_predictions(check.genome, labels)
-    decode_to_gff3(check.genome, labels, tmp_path / "again.gff3", threads=1, show_progress=False)
+    decode_to_gff3(check.genome, labels, tmp_path / "again.gff3", threads=1, show_progress=False,
+                   **check.decode_keywords)  # the check's decoder (the genome decoder by default)
     result = evaluate(check.reference, tmp_path / "again.gff3")
     assert result["sanity"]["reference"]["genes"] >= 3 and result["features"]["gene"]["f1"] == 1.0
 
@@ -58,3 +61,24 @@ def test_gene_level_check_of_a_coverage_model_predicts_with_the_coverage_tracks(
     model, _ = build_training_model(config, coverage_tracks=1)
     scores = check(model)
     assert scores["reference_genes"] >= 3 and 0.0 <= scores["gene_f1"] <= 1.0 and scores["genes"] >= 0
+
+
+def test_the_gene_check_decodes_with_the_chosen_decoder(test_data, copy_rows, tmp_path):
+    """The genome decoder by default (its parameters as given, never adapted); HelixerPost's on request; each
+    keeps its own reference, so a resumed run that changed decoder does not compare with the other's."""
+    from helixtune.errors import HelixtuneError
+    from helixtune.train.config import TrainConfig
+    from helixtune.train.gene_check import GeneLevelCheck, resolve_selection
+
+    copy_rows(test_data / "train" / "training_data.h5", tmp_path / "validation_data.h5", list(range(20)))
+    config = TrainConfig(data_dir=str(tmp_path), load_model_path="pretrained.safetensors", select_by="gene-f1",
+                         gene_check_bp=100_000)
+    select_by, check, _ = resolve_selection(config, [tmp_path / "validation_data.h5"], tmp_path / "check", 1)
+    assert select_by == "gene-f1" and check.decode_keywords == {"decoder": "genome", "params": None, "adapt": False}
+    assert check.reference.name == "validation_subset.reference.genome.gff3" and check.reference.exists()
+    other = GeneLevelCheck([tmp_path / "validation_data.h5"], tmp_path / "check", max_bp=100_000,
+                           decoder="helixerpost", threads=1)
+    assert other.decode_keywords == {"decoder": "helixerpost"}
+    assert other.reference.name == "validation_subset.reference.helixerpost.gff3" and other.reference.exists()
+    with pytest.raises(HelixtuneError, match="--gene-check-params needs --gene-check-decoder genome"):
+        TrainConfig(data_dir=str(tmp_path), gene_check_decoder="helixerpost", gene_check_params="p.json")

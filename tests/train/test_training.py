@@ -325,7 +325,8 @@ def test_gene_level_check_scores_the_labels_own_genes_perfectly(micromonas_gene_
     check = GeneLevelCheck([micromonas_gene_check_dir / "validation_data.h5"], tmp_path / "check", threads=1)
     labels = tmp_path / "labels.h5"
     write_label_predictions(check.genome, labels)
-    decode_to_gff3(check.genome, labels, tmp_path / "again.gff3", threads=1, show_progress=False)
+    decode_to_gff3(check.genome, labels, tmp_path / "again.gff3", threads=1, show_progress=False,
+                   **check.decode_keywords)
     result = evaluate(check.reference, tmp_path / "again.gff3")
     assert result["sanity"]["reference"]["genes"] >= 3
     assert result["features"]["gene"]["f1"] == 1.0

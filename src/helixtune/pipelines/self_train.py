@@ -278,11 +278,28 @@ def _gate_validation(r: Round, split_summary: dict) -> None:
                                "use a smaller --region-bp")
 
 
+def _gene_check_decoder(r: Round) -> tuple[str, str | None]:
+    """The decoder (and its parameter file) of the tuning's gene-level checks: self-train's own, with the
+    statistics it adapted on the base model's pass, so the checks score the genes this run will write."""
+    decode = r.options.decode
+    if decode.decoder != "genome":
+        return decode.decoder, None
+    if _adapts(r) and r.paths["decode_params"].exists():
+        return "genome", str(r.paths["decode_params"])
+    if decode.params is None or isinstance(decode.params, (str, Path)):
+        return "genome", None if decode.params is None else str(decode.params)
+    given = r.out_dir / "pseudolabels" / "decode_params.json"  # a DecodeParams value: the check reads a file
+    decode.params.save(given)
+    return "genome", str(given)
+
+
 def _fine_tune_key(r: Round) -> dict:
     o = r.options
+    decoder, params = _gene_check_decoder(r)
     return {"mode": r.mode, "epochs": o.epochs, "patience": o.patience, "batch": o.train_batch_size,
             "lr": o.learning_rate, "check_every": o.check_every_nth_batch, "select_by": o.select_by,
-            "max_time": o.max_time, "max_steps": o.max_steps}
+            "max_time": o.max_time, "max_steps": o.max_steps,
+            "gene_check": [decoder, file_identity(params) if params else None]}
 
 
 def _fine_tune(r: Round) -> dict:
@@ -291,13 +308,15 @@ def _fine_tune(r: Round) -> dict:
     from helixtune.train.run import train_model
 
     o, paths, mode = r.options, r.paths, r.mode
+    gene_check_decoder, gene_check_params = _gene_check_decoder(r)
     config = TrainConfig(data_dir=str(paths["data"]), save_model_path=str(paths["tuned_model"]),
                          load_model_path=str(r.base_model), fine_tune_mode=mode,
                          input_coverage=mode == "coverage", coverage_norm=o.coverage_norm if mode == "coverage"
                          else None, epochs=o.epochs, patience=o.patience,
                          batch_size=o.train_batch_size, val_test_batch_size=o.batch_size,
                          learning_rate=o.learning_rate, check_every_nth_batch=o.check_every_nth_batch,
-                         select_by=o.select_by, max_time=o.max_time, max_steps=o.max_steps,
+                         select_by=o.select_by, gene_check_decoder=gene_check_decoder,
+                         gene_check_params=gene_check_params, max_time=o.max_time, max_steps=o.max_steps,
                          seed=o.seed, accelerator="cpu" if o.device == "cpu" else "auto",
                          allow_degenerate_labels=o.allow_degenerate_labels,
                          min_genic_fraction=o.min_genic_fraction,

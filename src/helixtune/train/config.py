@@ -121,6 +121,12 @@ class TrainConfig:
         "--select-by", group=_OPTIMISATION, choices=SELECT_BY)
     gene_check_bp: int = _option(1_000_000, "validation bases (whole sequences) decoded by a gene-level check "
                                  "(default 1,000,000)", "--gene-check-bp", group=_OPTIMISATION)
+    gene_check_decoder: str = _option(  # see train/gene_check.py
+        "genome", "the decoder of a gene-level check: genome (default; annotate's and self-train's) or "
+        "helixerpost", "--gene-check-decoder", group=_OPTIMISATION, choices=("genome", "helixerpost"))
+    gene_check_params: str | None = _option(
+        None, "genome-decoder parameters of a gene-level check (default: the bundled ones)", "--gene-check-params",
+        group=_OPTIMISATION, metavar="JSON")
     max_time: float | None = _option(  # seconds of training in this invocation; then check, checkpoint, stop
         None, "train at most this long in this invocation (e.g. 90s, 30m, 2h, 1h30m), then check, save the "
         "checkpoint and stop; the same command later goes on from there", "--max-time", group=_OPTIMISATION,
@@ -223,6 +229,8 @@ class TrainConfig:
             raise HelixtuneError(f"--select-by must be one of {', '.join(SELECT_BY)}, got {self.select_by!r}")
         if self.gene_check_bp < 1:
             raise HelixtuneError(f"--gene-check-bp must be >= 1, got {self.gene_check_bp}")
+        if self.gene_check_params is not None and self.gene_check_decoder != "genome":
+            raise HelixtuneError("--gene-check-params needs --gene-check-decoder genome")
         if self.max_time is not None and self.max_time <= 0:
             raise HelixtuneError(f"--max-time must be positive, got {self.max_time}")
         if self.max_steps is not None and self.max_steps < 1:

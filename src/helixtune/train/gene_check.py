@@ -5,8 +5,10 @@ S. pombe); what a user wants is the checkpoint whose *gene models* are best. A g
 
 1. once per run: a fixed subset of the validation data, whole sequences (both strands) in file order up to
    `max_bp` bases, written to `<run_dir>/gene_check/validation_subset.h5`, and its reference gene models:
-   the validation labels decoded by the same decoder (`validation_subset.reference.gff3`), so the check
-   compares like with like and needs no GFF3;
+   the validation labels decoded by the same decoder (`validation_subset.reference.<decoder>.gff3`), so the check
+   compares like with like and needs no GFF3. The decoder is the genome decoder by default (annotate's and
+   self-train's, so the check scores the gene models a user gets; its parameters as given, not adapted, so
+   every check decodes alike), or HelixerPost's (`--gene-check-decoder helixerpost`);
 2. per check: the current weights predict the subset (`predict`'s engine), the decoder turns the
    predictions into gene models, and `evaluate`'s feature-level scorer gives CDS-exon and gene F1 against
    the reference. Its cost is bounded by `max_bp`; the check logs its seconds.
@@ -143,8 +145,8 @@ def write_validation_subset(paths, out: Path, max_bp: int, coverage_specs=()) ->
 class GeneLevelCheck:
     """Callable on a model: {'cds_exon_f1', 'gene_f1', 'genes', 'reference_genes', 'seconds'}."""
 
-    def __init__(self, validation_paths, work_dir, max_bp: int = DEFAULT_MAX_BP, decoder: str = "helixerpost",
-                 threads: int | None = None):
+    def __init__(self, validation_paths, work_dir, max_bp: int = DEFAULT_MAX_BP, decoder: str = "genome",
+                 threads: int | None = None, params=None):
         from helixtune.decode.label_predictions import write_label_predictions
         from helixtune.decode.pipeline import decode_to_gff3
 
@@ -152,8 +154,11 @@ class GeneLevelCheck:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.decoder = decoder
         self.threads = threads
+        # the genome decoder as given, not adapted: a check compares checkpoints, always with the same statistics
+        self.decode_keywords = {"decoder": decoder} if decoder == "helixerpost" else \
+            {"decoder": decoder, "params": params, "adapt": False}
         self.genome = self.work_dir / "validation_subset.h5"
-        self.reference = self.work_dir / "validation_subset.reference.gff3"
+        self.reference = self.work_dir / f"validation_subset.reference.{decoder}.gff3"
         if not self.genome.exists():
             # coverage tracks go along whenever the validation data has them: a coverage model needs them
             with h5layout.open_h5(validation_paths[0]) as h5:
@@ -162,8 +167,8 @@ class GeneLevelCheck:
         if not self.reference.exists():
             labels = self.work_dir / "validation_subset.labels_as_predictions.h5"
             write_label_predictions(self.genome, labels)
-            decode_to_gff3(self.genome, labels, self.reference, decoder=decoder, threads=threads,
-                           show_progress=False)
+            decode_to_gff3(self.genome, labels, self.reference, threads=threads, show_progress=False,
+                           **self.decode_keywords)
             labels.unlink()
 
     def __call__(self, model) -> dict:
@@ -181,8 +186,8 @@ class GeneLevelCheck:
             predict_file(copy.deepcopy(model).float().cpu(), self.genome, predictions,
                          PredictOptions(threads=self.threads, batch_size=8, compression="lzf"),
                          coverage_datasets=coverage)
-            decode_to_gff3(self.genome, predictions, genes, decoder=self.decoder, threads=self.threads,
-                           show_progress=False)
+            decode_to_gff3(self.genome, predictions, genes, threads=self.threads, show_progress=False,
+                           **self.decode_keywords)
             features = evaluate(self.reference, genes)
         finally:
             model.train(was_training)
@@ -208,12 +213,16 @@ def resolve_selection(config, validation_paths, work_dir, processes: int) -> tup
         if processes > 1:
             return "genic-f1", None, "gene-level checks run in one process"
         try:
-            return AUTO_FINE_TUNING, GeneLevelCheck(validation_paths, work_dir, max_bp=config.gene_check_bp), \
-                "fine-tuning a pretrained model"
+            return AUTO_FINE_TUNING, _gene_check(config, validation_paths, work_dir), "fine-tuning a pretrained model"
         except HelixtuneError as err:
             return "genic-f1", None, str(err)
     if select_by not in GENE_LEVEL:
         return select_by, None, ""
     if processes > 1:
         raise HelixtuneError(f"--select-by {select_by} runs in one process; use genic-f1 with several devices")
-    return select_by, GeneLevelCheck(validation_paths, work_dir, max_bp=config.gene_check_bp), ""
+    return select_by, _gene_check(config, validation_paths, work_dir), ""
+
+
+def _gene_check(config, validation_paths, work_dir) -> GeneLevelCheck:
+    return GeneLevelCheck(validation_paths, work_dir, max_bp=config.gene_check_bp, decoder=config.gene_check_decoder,
+                          params=config.gene_check_params)

@@ -2,6 +2,7 @@
 
     python experiments/build_base_model.py data  --data SHARED_DATA            # gff2h5 + split, ~1 minute
     python experiments/build_base_model.py train --arch small [--hours 2]      # continue (or start) the run
+    python experiments/build_base_model.py train --arch small --anneal 1e-4   # then: on at a lower learning rate
     python experiments/build_base_model.py curves --arch small                 # per-genome validation curves
     python experiments/build_base_model.py pombe --arch small --data SHARED_DATA # score on S. pombe (held out)
     python experiments/build_base_model.py ship --arch small --data SHARED_DATA  # bundle it (+ provenance)
@@ -106,26 +107,40 @@ def _in_repository(path: Path) -> str:
     return os.path.relpath(Path(path).resolve(), REPOSITORY)
 
 
-def train_command(arch: str, work: Path, cadence: tuple[int, int] | None = None) -> list[str]:
+def train_command(arch: str, work: Path, cadence: tuple[int, int] | None = None,
+                  anneal: float | None = None) -> list[str]:
+    """The run's `helixtune train` command. `anneal`: the second stage, once the first stopped improving at
+    its learning rate: the first stage's best model trained on at this lower rate (its own run, `anneal/`)."""
     state = STATE / arch
     check_every, checkpoint_every = cadence or CADENCE[arch]
-    return ["train", "--data-dir", _in_repository(work / "train_dir"),
-            "--save-model-path", _in_repository(state / "best.safetensors"), "--run-dir", _in_repository(state / "run"),
-            *(x for key, value in ARCHITECTURES[arch].items() for x in (f"--{key}", str(value))),
+    if anneal is None:
+        where = ["--save-model-path", _in_repository(state / "best.safetensors"),
+                 "--run-dir", _in_repository(state / "run"),
+                 *(x for key, value in ARCHITECTURES[arch].items() for x in (f"--{key}", str(value)))]
+        after = []
+    else:
+        where = ["--save-model-path", _in_repository(state / "anneal" / "best.safetensors"),
+                 "--run-dir", _in_repository(state / "anneal" / "run"),
+                 "--load-model-path", _in_repository(state / "best.safetensors"), "--fine-tune-mode", "whole"]
+        # the last --learning-rate wins; checks by genic F1 as in the first stage (its curves continue)
+        after = ["--learning-rate", str(anneal), "--select-by", "genic-f1"]
+    return ["train", "--data-dir", _in_repository(work / "train_dir"), *where,
             "--check-every-nth-batch", str(check_every), "--checkpoint-every-nth-batch", str(checkpoint_every),
-            *TRAIN_OPTIONS]
+            *TRAIN_OPTIONS, *after]
 
 
 def train(arch: str, work: Path, hours: float | None, threads: int, accelerator: str,
-          cadence: tuple[int, int] | None = None) -> int:
-    """Continue the run for at most `hours` of wall time; a stop loses at most one checkpoint interval."""
+          cadence: tuple[int, int] | None = None, anneal: float | None = None) -> int:
+    """Continue the run (or its annealing stage) for at most `hours` of wall time; a stop loses at most one
+    checkpoint interval."""
     state = STATE / arch
-    state.mkdir(parents=True, exist_ok=True)
+    (state / "anneal" if anneal is not None else state).mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    command = [sys.executable, "-m", "helixtune", *train_command(arch, work, cadence), "--accelerator", accelerator]
+    command = [sys.executable, "-m", "helixtune", *train_command(arch, work, cadence, anneal),
+               "--accelerator", accelerator]
     print("$ " + shlex.join(command), flush=True)
     started, cpu_before = time.time(), os.times()
-    with open(state / "train.log", "a") as log:
+    with open((state / "anneal" if anneal is not None else state) / "train.log", "a") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPOSITORY)
         try:
             process.wait(timeout=None if hours is None else hours * 3600)
@@ -145,7 +160,8 @@ def train(arch: str, work: Path, hours: float | None, threads: int, accelerator:
                                     "wall_s": round(time.time() - started, 1), "cpu_s": round(cpu, 1),
                                     "threads": threads, "accelerator": accelerator,
                                     "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-                                    "exit_code": process.returncode})
+                                    "exit_code": process.returncode,
+                                    **({"stage": f"anneal at learning rate {anneal:g}"} if anneal is not None else {})})
     progress["cpu_hours"] = round(sum(i["cpu_s"] for i in progress["invocations"]) / 3600, 3)
     progress_path.write_text(json.dumps(progress, indent=1) + "\n")
     print(f"{arch}: {progress['cpu_hours']} CPU-hours in total", flush=True)
@@ -239,8 +255,9 @@ def score_on_pombe(model: Path, data: Path, work: Path, threads: int) -> dict:
     out = pombe_work / model.stem
     out.mkdir(parents=True, exist_ok=True)
     start = time.time()
-    predictions, gff, _ = study.predict_and_decode(model, prep / "test.h5", out, threads)
-    result = {"held_out_pieces": study.score(prep, predictions, gff), "pieces_seconds": round(time.time() - start)}
+    predictions, gffs, _ = study.predict_and_decode(model, prep / "test.h5", out, threads)
+    result = {"held_out_pieces": study.score(prep, predictions, gffs["helixerpost"], gffs["genome"]),
+              "pieces_seconds": round(time.time() - start)}
     chromosome = pombe_work / "chrI.fa"
     if not chromosome.exists():
         sequence = dict(iter_fasta(data / "schizosaccharomyces_pombe" / "SP2.chr.fa.gz"))[study.CHROMOSOME]
@@ -348,6 +365,9 @@ def main() -> int:
     parser.add_argument("--accelerator", default="cpu", help="train: cpu or gpu")
     parser.add_argument("--cadence", help="train: CHECK,CHECKPOINT batches between validation checks and "
                                           "checkpoints (default: the architecture's, about 15 and 5 CPU-minutes)")
+    parser.add_argument("--anneal", type=float, metavar="LR",
+                        help="train: the second stage, after the run stopped improving: its best model trained on "
+                             "at this lower learning rate (experiments/base_model/<arch>/anneal/)")
     parser.add_argument("--model", type=Path, help="pombe, ship: the model (default: the run's best model)")
     parser.add_argument("--name", default="fungi_base", help="ship: the bundled model's name")
     args = parser.parse_args()
@@ -359,7 +379,7 @@ def main() -> int:
         return 0
     if args.step == "train":
         cadence = tuple(int(x) for x in args.cadence.split(",")) if args.cadence else None
-        return train(args.arch, args.work, args.hours, args.threads, args.accelerator, cadence)
+        return train(args.arch, args.work, args.hours, args.threads, args.accelerator, cadence, args.anneal)
     if args.step == "curves":
         print(per_genome_curves(args.arch, args.work))
         return 0

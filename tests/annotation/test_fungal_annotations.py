@@ -165,3 +165,26 @@ def test_a_feature_beyond_the_sequence_end_is_a_one_line_error(fungi, tmp_path):
                                              r"'CAKM01000028.1' \(20,287 bp"):
         import_gff(broken, fungi / "pjirovecii_CAKM01000028.fa.gz", tmp_path / "db.sqlite3", "x")
     assert not (tmp_path / "db.sqlite3").exists()
+
+
+def test_evaluate_and_decode_params_read_an_ensembl_gtf(fungi, tmp_path, capsys):
+    """A GTF reference is scored as its GFF3 would be: every coding transcript, stop codons joined to the CDS."""
+    from helixtune.annotation.coding_transcripts import normalise_stop_codons, read_gene_models
+    from helixtune.cli import main
+    from helixtune.evaluate.compare import evaluate
+    from helixtune.genome.fasta import iter_fasta
+
+    gtf, fasta = fungi / "scerevisiae_chrI.gtf.gz", fungi / "scerevisiae_chrI.fa.gz"
+    with gzip.open(gtf, "rt") as handle:
+        coding = {line.split('transcript_id "')[1].split('"')[0] for line in handle if line.split("\t")[2] == "CDS"}
+    models = read_gene_models(gtf)
+    assert {t.id.removeprefix("transcript:") for t in models.transcripts} == coding
+    genome = {name: bytes(seq) for name, seq in iter_fasta(fasta)}
+    models = normalise_stop_codons(models, genome, "auto")
+    # YAL003W: CDS 142174-142253 and 142620-143157 with its stop codon 143158-143160 joined (0-based ends)
+    efb1 = next(t for t in models.transcripts if t.gene_id.endswith("YAL003W"))
+    assert efb1.cds == [(142173, 142253), (142619, 143160)]
+    result = evaluate(gtf, gtf, fasta=fasta)
+    assert result["features"]["gene"]["f1"] == 1.0 and result["sanity"]["reference"]["genes"] == len(coding)
+    assert main(["decode-params", "fit", "--gff3", str(gtf), "--fasta", str(fasta), "-o", str(tmp_path / "p.json")]) == 0
+    assert f"{len(coding)} genes" in capsys.readouterr().err

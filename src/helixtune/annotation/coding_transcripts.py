@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from helixtune.annotation.gff3 import iter_gff3
+from helixtune.annotation.gff3 import iter_annotation
 from helixtune.errors import HelixtuneError, InputFileError
 from helixtune.genome.codons import STOP_CODONS, reverse_complement
 
@@ -118,14 +118,14 @@ def merge_segments(segments) -> list:
 
 
 def read_gene_models(path) -> GeneModels:
-    """Read the coding transcripts of a GFF3 file (plain or gzip)."""
+    """Read the coding transcripts of a GFF3 or GTF file (plain or gzip)."""
     parents_of = {}  # feature id -> its first parent id
     spans = {}  # feature id -> (seqid, strand, start, end)
     cds = defaultdict(list)  # transcript id -> [(start, end, phase, line)]
     exons = defaultdict(list)
     stops = defaultdict(list)
     n_orphans = 0
-    for record in iter_gff3(path):
+    for record in iter_annotation(path):
         if record.id is not None:
             parents_of.setdefault(record.id, record.parents[0] if record.parents else None)
             spans.setdefault(record.id, (record.seqid, record.strand, record.start - 1, record.end))

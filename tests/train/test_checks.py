@@ -17,8 +17,8 @@ from helixtune.train.selection import Selection
 
 # a long base-model run's resume point, committed to be continued (its format must keep loading)
 COMMITTED_CHECKPOINT = REPOSITORY / "experiments" / "base_model" / "small" / "run" / "last.ckpt"
-STATE_KEYS = {"best_score", "select_by", "best_saved", "checks_without_improvement", "history", "epoch",
-              "batches_done", "batches_per_epoch", "finished", "step", "elapsed", "cpu", "identity", "loss_sum",
+STATE_KEYS = {"best_score", "select_by", "best_saved", "checks_without_improvement", "best_tie_break", "history",
+              "epoch", "batches_done", "batches_per_epoch", "finished", "step", "elapsed", "cpu", "identity", "loss_sum",
               "loss_batches", "rng"}
 
 
@@ -29,6 +29,21 @@ def test_selection_keeps_the_first_check_then_only_strictly_better_ones_and_coun
     assert not selection.out_of_patience
     selection.update(0.6)
     assert selection.out_of_patience
+
+
+def test_a_gene_level_tie_goes_to_the_check_with_the_better_basewise_genic_f1():
+    """Seven validation genes give few distinct gene F1 values: a later check that ties the best one is kept when
+    its base-wise genic F1 is higher (the bundled example's run: its checks all scored 0.857)."""
+    selection = Selection("gene-f1", patience=2)
+    checks = [(0.857, 0.9906), (0.857, 0.9920), (0.857, 0.9900), (0.8, 0.999), (0.857, 0.9920)]
+    assert [selection.update(*check) for check in checks] == [True, True, False, False, False]
+    assert (selection.best_score, selection.best_tie_break) == (0.857, 0.9920) and selection.out_of_patience
+    state = selection.state_dict()
+    again = Selection("gene-f1", patience=2)
+    again.load_state_dict(state)
+    assert again.update(0.857, 0.9921) and again.best_tie_break == 0.9921
+    plain = Selection("genic-f1", patience=2)  # no tie-breaker: a tie is no improvement, as upstream
+    assert [plain.update(s) for s in (0.5, 0.5)] == [True, False]
 
 
 def test_selection_state_from_another_metric_starts_a_new_best():

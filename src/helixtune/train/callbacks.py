@@ -162,7 +162,7 @@ class TrainingChecks(pl.Callback):
     def check(self, trainer, pl_module, batch_idx: int | None) -> None:
         """One check: score the weights, keep the model if it is the best, stop when out of patience, record."""
         result = self.validation(trainer, pl_module)
-        improved = self.selection.update(result.score)
+        improved = self.selection.update(result.score, result.tie_break)
         if not improved and self.selection.out_of_patience:
             trainer.should_stop = True
             self.finished = "patience"

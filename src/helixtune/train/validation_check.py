@@ -19,6 +19,7 @@ class CheckResult:
     metrics: BasewiseMetrics  # of the whole validation set
     score: float  # of the --select-by metric
     genes: dict | None = None  # the gene-level check's figures (cds_exon_f1, gene_f1, genes, seconds), if any
+    tie_break: float | None = None  # gene-level selection: base-wise genic F1, which breaks a tie of `score`
 
 
 class ValidationCheck:
@@ -34,5 +35,6 @@ class ValidationCheck:
             metrics = metrics_from_tensor(summed, bool(summed[-1].item()))
         if self.gene_check is not None:
             genes = self.gene_check(pl_module.model)
-            return CheckResult(metrics, genes[self.select_by.replace("-", "_")], genes)
+            return CheckResult(metrics, genes[self.select_by.replace("-", "_")], genes,
+                               tie_break=basewise_score(metrics, "genic-f1"))
         return CheckResult(metrics, basewise_score(metrics, self.select_by))

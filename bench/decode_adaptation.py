@@ -18,28 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY / "experiments"))
 
 from build_base_model import DEFAULT_WORK, GENOMES, build_data  # noqa: E402
-
-
-def default_data_dir() -> Path:
-    return Path(os.environ.get("HELIXTUNE_SHARED_DATA") or REPOSITORY.parent / "shared" / "data")
-
-
-def helixtune(*args) -> float:
-    start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "helixtune", *map(str, args)], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"helixtune {args[0]} failed: {result.stderr[-2000:]}")
-    return time.perf_counter() - start
+from decode_genome_vs_helixerpost import default_data_dir, helixtune  # noqa: E402  (this folder)
 
 
 def validation_seqids(genome_h5: Path) -> list[str]:

@@ -371,7 +371,9 @@ def run_row(row: str, prep: Path, work: Path, args: argparse.Namespace) -> dict:
         finished = [d for d in round_dirs if (d / "tuned" / "model.safetensors").exists()]
         if not finished:
             raise RuntimeError(f"self-train left no tuned model in {run_dir}")
-        model = finished[-1] / "tuned" / "model.safetensors"
+        result_file = run_dir / "result.json"  # the round self-train kept (it stops rounds that drift)
+        model = Path(json.loads(result_file.read_text())["tuned_model"]) if result_file.exists() \
+            else finished[-1] / "tuned" / "model.safetensors"
         cpu = [run_cpu_seconds(p.parent) for d in finished for p in (d / "tuned").rglob("metrics.csv")]
         cpu_seconds = sum(c for c in cpu if c) or None
     if train_seconds == 0.0 and (out / "train_seconds.txt").exists():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -140,15 +141,42 @@ def test_rounds_stop_at_the_first_degenerate_round(tmp_path, monkeypatch, capsys
     loop, and the last good round is the result."""
     import helixtune.pipelines.self_train as pipeline
 
-    def one_round(fasta, base_model, out_dir, options, label="", report_base=None):
-        if label == "round 3 ":
-            raise DegenerateLabels(f"{out_dir}/pseudolabels/confident.h5: 96.45% of the selected bases are genic")
-        return pipeline.SelfTrainResult(str(out_dir), f"{out_dir}/tuned/model.safetensors", f"{out_dir}/base.gff3",
-                                        f"{out_dir}/tuned.gff3", f"{out_dir}/report.md", [], [label or "round 1"],
-                                        f"{out_dir}/base.h5")
-
-    monkeypatch.setattr(pipeline, "_self_train_round", one_round)
+    monkeypatch.setattr(pipeline, "_self_train_round", _fake_round({2: 0.1, 3: "degenerate"}))
     result = self_train(tmp_path / "g.fa", tmp_path / "m.safetensors", tmp_path / "run", SelfTrainOptions(rounds=4))
     assert result.out_dir == str(tmp_path / "run" / "round2") and result.base_gff == str(tmp_path / "run" / "base.gff3")
     assert result.run_steps == ["round 1", "round 2: round 2 "]
     assert "round 3 stopped, its pseudolabels look degenerate" in capsys.readouterr().err
+    assert json.loads((tmp_path / "run" / "result.json").read_text())["tuned_model"] == result.tuned_model
+
+
+def _fake_round(uncertain: dict):
+    """A stand-in for one round: its report gives the tuned model's share of uncertain bases (`uncertain[k]`,
+    round 1: 0.096), or the round's pseudolabels fail the gate (`"degenerate"`)."""
+    import helixtune.pipelines.self_train as pipeline
+
+    def one_round(fasta, base_model, out_dir, options, label="", report_base=None):
+        k = int(label.split()[1]) if label else 1
+        if uncertain.get(k) == "degenerate":
+            raise DegenerateLabels(f"{out_dir}/pseudolabels/confident.h5: 96.45% of the selected bases are genic")
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        share = uncertain.get(k, 0.096)
+        (Path(out_dir) / "report.json").write_text(json.dumps({"models": {"tuned": {"confidence": {
+            "share_below_0.6": share}}}}))
+        return pipeline.SelfTrainResult(str(out_dir), f"{out_dir}/tuned/model.safetensors", f"{out_dir}/base.gff3",
+                                        f"{out_dir}/tuned.gff3", f"{out_dir}/report.md", [], [label or "round 1"],
+                                        f"{out_dir}/base.h5")
+    return one_round
+
+
+def test_rounds_stop_when_a_rounds_model_drifts(tmp_path, monkeypatch, capsys):
+    """The study's second round tripled the share of uncertain bases (0.096 -> 0.297) and lost most of its
+    gene F1: such a round ends the loop, and the round before it is the result."""
+    import helixtune.pipelines.self_train as pipeline
+
+    monkeypatch.setattr(pipeline, "_self_train_round", _fake_round({2: 0.12, 3: 0.297}))
+    result = self_train(tmp_path / "g.fa", tmp_path / "m.safetensors", tmp_path / "run", SelfTrainOptions(rounds=3))
+    assert result.out_dir == str(tmp_path / "run" / "round2")  # 0.096 -> 0.12: not drifting
+    err = capsys.readouterr().err
+    assert "round 3 stopped, its model is drifting (29.7% of its bases" in err and "12.0% for the previous" in err
+    assert result.run_steps == ["round 1", "round 2: round 2 ", "round 3: round 3 "]  # it ran, and was not kept
+    assert json.loads((tmp_path / "run" / "result.json").read_text())["out_dir"] == str(tmp_path / "run" / "round2")

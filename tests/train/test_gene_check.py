@@ -64,8 +64,8 @@ def test_gene_level_check_of_a_coverage_model_predicts_with_the_coverage_tracks(
 
 
 def test_the_gene_check_decodes_with_the_chosen_decoder(test_data, copy_rows, tmp_path):
-    """The genome decoder by default (its parameters as given, never adapted); HelixerPost's on request; each
-    keeps its own reference, so a resumed run that changed decoder does not compare with the other's."""
+    """HelixerPost's decoder by default; the genome decoder on request (its parameters as given, never adapted);
+    each keeps its own reference, so a resumed run that changed decoder does not compare with the other's."""
     from helixtune.errors import HelixtuneError
     from helixtune.train.config import TrainConfig
     from helixtune.train.gene_check import GeneLevelCheck, resolve_selection
@@ -74,11 +74,11 @@ def test_the_gene_check_decodes_with_the_chosen_decoder(test_data, copy_rows, tm
     config = TrainConfig(data_dir=str(tmp_path), load_model_path="pretrained.safetensors", select_by="gene-f1",
                          gene_check_bp=100_000)
     select_by, check, _ = resolve_selection(config, [tmp_path / "validation_data.h5"], tmp_path / "check", 1)
-    assert select_by == "gene-f1" and check.decode_keywords == {"decoder": "genome", "params": None, "adapt": False}
-    assert check.reference.name == "validation_subset.reference.genome.gff3" and check.reference.exists()
-    other = GeneLevelCheck([tmp_path / "validation_data.h5"], tmp_path / "check", max_bp=100_000,
-                           decoder="helixerpost", threads=1)
-    assert other.decode_keywords == {"decoder": "helixerpost"}
-    assert other.reference.name == "validation_subset.reference.helixerpost.gff3" and other.reference.exists()
+    assert select_by == "gene-f1" and check.decode_keywords == {"decoder": "helixerpost"}
+    assert check.reference.name == "validation_subset.reference.helixerpost.gff3" and check.reference.exists()
+    config.gene_check_decoder = "genome"
+    _, other, _ = resolve_selection(config, [tmp_path / "validation_data.h5"], tmp_path / "check", 1)
+    assert other.decode_keywords == {"decoder": "genome", "params": None, "adapt": False}
+    assert other.reference.name == "validation_subset.reference.genome.gff3" and other.reference.exists()
     with pytest.raises(HelixtuneError, match="--gene-check-params needs --gene-check-decoder genome"):
         TrainConfig(data_dir=str(tmp_path), gene_check_decoder="helixerpost", gene_check_params="p.json")

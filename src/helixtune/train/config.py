@@ -121,9 +121,9 @@ class TrainConfig:
         "--select-by", group=_OPTIMISATION, choices=SELECT_BY)
     gene_check_bp: int = _option(1_000_000, "validation bases (whole sequences) decoded by a gene-level check "
                                  "(default 1,000,000)", "--gene-check-bp", group=_OPTIMISATION)
-    gene_check_decoder: str = _option(  # see train/gene_check.py
-        "genome", "the decoder of a gene-level check: genome (default; annotate's and self-train's) or "
-        "helixerpost", "--gene-check-decoder", group=_OPTIMISATION, choices=("genome", "helixerpost"))
+    gene_check_decoder: str = _option(  # see train/gene_check.py for why helixerpost is the default
+        "helixerpost", "the decoder of a gene-level check: helixerpost (default) or genome (annotate's and "
+        "self-train's)", "--gene-check-decoder", group=_OPTIMISATION, choices=("genome", "helixerpost"))
     gene_check_params: str | None = _option(
         None, "genome-decoder parameters of a gene-level check (default: the bundled ones)", "--gene-check-params",
         group=_OPTIMISATION, metavar="JSON")

@@ -101,3 +101,13 @@ def test_adapting_needs_the_genome_decoder(test_data, tmp_path, capsys):
     assert not (tmp_path / "out.gff3").exists()
     assert main(args + ["--decoder", "genome"]) == 0
     assert "not adapted" in capsys.readouterr().err
+
+
+def test_fitting_counts_long_sequences_in_windows_with_the_same_result(monkeypatch):
+    """Genome-wide counts go a window at a time (bounded memory on long chromosomes): windows of 1,000 bases
+    give the same statistics as one window per sequence."""
+    gff3, fasta = example_path("spombe_pieces.gff3.gz"), example_path("spombe_pieces.fa.gz")
+    whole = fit_params([gff3], [fasta], base=DecodeParams.load())
+    monkeypatch.setattr(params_module, "_WINDOW", 1000)
+    windowed = fit_params([gff3], [fasta], base=DecodeParams.load())
+    assert windowed == whole

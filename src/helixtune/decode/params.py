@@ -240,8 +240,25 @@ for _i, _letter in enumerate(LETTERS):
     _CODE[ord(_letter.lower())] = _i
 
 
+# genome-wide statistics are counted a window at a time, so that memory stays bounded on long chromosomes
+_WINDOW = 1 << 20
+
+
+def _composition(seq: bytes) -> np.ndarray:
+    """Base counts C, A, T, G of `seq`; anything else counts as N (a quarter each)."""
+    counts = np.bincount(np.frombuffer(seq, np.uint8), minlength=256).astype(np.float64)
+    letters = np.array([counts[ord(letter)] + counts[ord(letter.lower())] for letter in LETTERS])
+    return letters + 0.25 * (counts.sum() - letters.sum())
+
+
 def _markov_counts(seq: bytes, order: int, counts: np.ndarray, frames) -> None:
-    """Add (context of `order` bases, next base) counts of `seq`; with `frames` = 3, per position i % 3."""
+    """Add (context of `order` bases, next base) counts of `seq`; with `frames` = 3, per position i % 3.
+    Long sequences are read in windows that overlap by `order` bases (each position is counted once)."""
+    for start in range(0, max(len(seq) - order, 0), _WINDOW):
+        _markov_window(seq[start:start + _WINDOW + order], order, counts, frames, start)
+
+
+def _markov_window(seq: bytes, order: int, counts: np.ndarray, frames, offset: int) -> None:
     codes = _CODE[np.frombuffer(seq, np.uint8)]
     n = len(codes)
     if n <= order:
@@ -252,12 +269,10 @@ def _markov_counts(seq: bytes, order: int, counts: np.ndarray, frames) -> None:
     for k in range(order):
         ctx = ctx * 4 + np.maximum(codes[k:n - order + k], 0)
         ok &= valid[k:n - order + k]
-    nxt = codes[order:]
-    if frames is None:
-        np.add.at(counts, (ctx[ok], nxt[ok]), 1.0)
-    else:
-        frame = (np.arange(order, n) % 3)
-        np.add.at(counts, (frame[ok], ctx[ok], nxt[ok]), 1.0)
+    flat = ctx * 4 + codes[order:]
+    if frames is not None:
+        flat += ((np.arange(order, n) + offset) % 3) * (counts.shape[1] * 4)
+    counts += np.bincount(flat[ok], minlength=counts.size).reshape(counts.shape)
 
 
 def length_costs(lengths, low: int, high: int, bandwidth: float = 0.12, floor: float = 0.005) -> list:
@@ -315,7 +330,7 @@ def fit_params(gff3_paths, fasta_paths, base: DecodeParams | None = None, progre
         sources.append({"gff3": Path(gff3).name, "fasta": "(sequences given)" if isinstance(fasta, dict)
                         else Path(fasta).name})
         for seq in genome.values():
-            composition += _one_hot(seq).sum(axis=0)
+            composition += _composition(seq)
             for strand_seq in (seq, reverse_complement(seq)):
                 _markov_counts(strand_seq, order, genome_counts, None)
         # one transcript per gene: the one with the longest CDS

@@ -82,6 +82,7 @@ def test_decode_adapts_on_its_first_pass_and_saves_what_it_used(tmp_path):
     summary = decode_to_gff3(labels, predictions, tmp_path / "adapted.gff3", decoder="genome", threads=1,
                              adapted_params_out=saved)
     assert summary.adapted == f"refitted on {plain.genes} first-pass genes" and plain.genes >= 100
+    assert not list(tmp_path.glob(".*"))  # the first pass's scratch folder is gone
     adapted = DecodeParams.load(saved)
     first_pass_introns = [e - s for t in read_gene_models(tmp_path / "plain.gff3").transcripts for s, e in t.introns]
     assert adapted.medians["intron"] == float(np.median(first_pass_introns))

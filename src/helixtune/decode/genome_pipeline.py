@@ -21,14 +21,12 @@ once with the lineage's statistics, the statistics are refitted on that first pa
 from __future__ import annotations
 
 import collections
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 
 from helixtune import h5layout
-from helixtune.atomic import atomic_output
+from helixtune.atomic import atomic_output, check_output_file, scratch_folder
 from helixtune.decode import gff3, windows
 from helixtune.decode.genome import solve_genome_region
 from helixtune.decode.params import DecodeParams, adapt_params
@@ -136,33 +134,39 @@ def decode_genome(genome_h5, predictions_h5, out_gff3, window_size=None, edge_th
         adapt = params is None
     if not isinstance(params, DecodeParams):
         params = DecodeParams.load(params)
-    if adapt:
-        keywords = dict(window_size=window_size, edge_threshold=edge_threshold, peak_threshold=peak_threshold,
-                        min_coding_length=min_coding_length, species=species, threads=threads,
-                        show_progress=show_progress, hints_bam=hints_bam, strandedness=strandedness,
-                        trim_utrs=trim_utrs, adapt=False)
-        with tempfile.TemporaryDirectory(prefix="helixtune-adapt-") as tmp:
-            first_pass = Path(tmp) / "first_pass.gff3"
-            decode_genome(genome_h5, predictions_h5, first_pass, params=params, **keywords)
-            inputs = open_inputs(genome_h5, predictions_h5)
-            try:
-                sequences = {seq.seqid: sequence_bytes(inputs, seq) for seq in inputs.sequences}
-            finally:
-                inputs.close()
-            adapted, why = adapt_params(params, first_pass, sequences)
-        if adapted is not None and adapted_params_out is not None:
-            adapted.save(adapted_params_out)
-        summary = decode_genome(genome_h5, predictions_h5, out_gff3, params=adapted or params, **keywords)
-        summary.adapted = why if adapted is not None else f"not adapted: {why}"
-        return summary
-    return _decode_genome_once(genome_h5, predictions_h5, out_gff3, window_size, edge_threshold, peak_threshold,
-                               min_coding_length, species, threads, show_progress, params, hints_bam,
-                               strandedness, trim_utrs)
+    once = dict(window_size=window_size, edge_threshold=edge_threshold, peak_threshold=peak_threshold,
+                min_coding_length=min_coding_length, species=species, threads=threads, show_progress=show_progress,
+                hints_bam=hints_bam, strandedness=strandedness, trim_utrs=trim_utrs)
+    if not adapt:
+        return _decode_genome_once(genome_h5, predictions_h5, out_gff3, params=params, **once)
+    # the first pass goes beside the output (same file system: kept as the output by a rename when nothing
+    # can be refitted, so a small genome is not decoded twice for nothing)
+    out_gff3 = check_output_file(out_gff3)
+    with scratch_folder(out_gff3.with_name(out_gff3.name + ".first_pass")) as tmp:  # not annotate's own
+        first_pass = tmp / "first_pass.gff3"
+        summary = _decode_genome_once(genome_h5, predictions_h5, first_pass, params=params,
+                                      label="decode (genome, first pass)", **once)
+        inputs = open_inputs(genome_h5, predictions_h5)
+        try:
+            sequences = {seq.seqid: sequence_bytes(inputs, seq) for seq in inputs.sequences}
+        finally:
+            inputs.close()
+        adapted, why = adapt_params(params, first_pass, sequences)
+        if adapted is None:
+            first_pass.replace(out_gff3)
+            summary.adapted = f"not adapted: {why}"
+            return summary
+    if adapted_params_out is not None:
+        adapted.save(adapted_params_out)
+    summary = _decode_genome_once(genome_h5, predictions_h5, out_gff3, params=adapted,
+                                  label="decode (genome, adapted)", **once)
+    summary.adapted = why
+    return summary
 
 
 def _decode_genome_once(genome_h5, predictions_h5, out_gff3, window_size, edge_threshold, peak_threshold,
                         min_coding_length, species, threads, show_progress, params: DecodeParams, hints_bam,
-                        strandedness, trim_utrs):
+                        strandedness, trim_utrs, label: str = "decode (genome)"):
     from helixtune.decode.hints import check_strandedness, count_junctions, region_hints, stream_hints
     from helixtune.decode.pipeline import DecodeSummary, _Inline
 
@@ -200,7 +204,7 @@ def _decode_genome_once(genome_h5, predictions_h5, out_gff3, window_size, edge_t
         solve_genome_region(np.zeros((1, 4), np.float32), np.zeros((1, 4), np.float32),
                             np.zeros((1, 4), np.float32), compiled)
         executor = ThreadPoolExecutor(threads) if threads > 1 else _Inline()
-        bar = progress_bar(total=n_regions, desc="decode (genome)", unit="region") if show_progress else None
+        bar = progress_bar(total=n_regions, desc=label, unit="region") if show_progress else None
 
         def solve(bases, classes, phases, hints, end_ig):
             runs = solve_genome_region(bases, classes, phases, compiled, hints, end_ig)

@@ -341,7 +341,15 @@ def _reference(r: Round) -> str | None:
 def _report(r: Round) -> dict:
     checks = r.summaries["import + export pseudolabels"].get("checks")
     return write_report(_report_paths(r), r.fasta, r.species, r.mode, r.summaries["select-confident"],
-                        r.summaries["split"], _reference(r), checks)
+                        r.summaries["split"], _reference(r), checks, decoder=_decoder_words(r))
+
+
+def _decoder_words(r: Round) -> str:
+    """The decoder of both models' genes, for the report: its name and, when it adapted, on what."""
+    decoded = r.summaries.get("decode (base model)") or {}
+    adapted = decoded.get("adapted") or ""
+    return r.options.decode.decoder + (f" (statistics {adapted}, used for both models)"
+                                       if adapted.startswith("refitted") else f" ({adapted})" if adapted else "")
 
 
 STEPS = (

@@ -66,12 +66,13 @@ def comparison(reference, prediction, fasta) -> dict:
 
 
 def write_report(paths: dict, fasta, species: str, mode: str, selection: dict, split_summary: dict,
-                 reference_gff=None, checks: dict | None = None) -> dict:
+                 reference_gff=None, checks: dict | None = None, decoder: str = "") -> dict:
     """report.json and report.md: gene counts, base-vs-tuned agreement, confidence, and (optionally) accuracy.
 
-    `checks`: the summary of the pseudolabel checks (None when they were turned off)."""
+    `checks`: the summary of the pseudolabel checks (None when they were turned off); `decoder`: how the genes
+    were decoded, in words."""
     checks = checks or {}
-    report = {"species": species, "fasta": str(fasta), "fine_tune_mode": mode,
+    report = {"species": species, "fasta": str(fasta), "fine_tune_mode": mode, "decoder": decoder,
               "pseudolabels": {"subsequences": selection.get("n_rows"), "kept": selection.get("n_kept"),
                                "genic_fraction_kept": selection.get("genic_fraction_kept"),
                                "discrepancy_mean_all": selection.get("discrepancy_mean_all"),
@@ -108,7 +109,8 @@ def format_report(report: dict) -> str:
     base, tuned = report["models"]["base"], report["models"]["tuned"]
     pl = report["pseudolabels"]
     lines = [f"# self-train report: {report['species']}", "",
-             f"Genome: `{report['fasta']}`; fine-tune mode: {report['fine_tune_mode']}.", "",
+             f"Genome: `{report['fasta']}`; fine-tune mode: {report['fine_tune_mode']}"
+             + (f"; decoder: {report['decoder']}" if report.get("decoder") else "") + ".", "",
              f"Pseudolabels: {pl['kept']} of {pl['subsequences']} subsequences kept "
              f"({pl['training_rows']} training, {pl['validation_rows']} validation); "
              f"{100 * (pl['genic_fraction_kept'] or 0):.1f}% of their labelled bases genic; mean discrepancy "

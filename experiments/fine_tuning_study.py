@@ -238,15 +238,25 @@ def tuning_label_params(prep: Path) -> Path:
 def score_with_tuning_label_params(prep: Path, predictions: Path, genome_h5: Path, out: Path, threads: int) -> dict:
     """The test pieces decoded with the statistics of the tuning labels (`tuning_label_params`)."""
     from helixtune.decode.pipeline import decode_to_gff3
-    from helixtune.evaluate.compare import evaluate
 
     gff = out / f"test.genome.fitted.{genome_params_tag()}.gff3"
     if not gff.exists():
         decode_to_gff3(genome_h5, predictions, gff, species="Spombe", threads=threads, show_progress=False,
                        decoder="genome", params=tuning_label_params(prep))
+    return gene_level_scores(prep, gff, "fitted_", levels=("cds_exon", "intron", "gene"))
+
+
+def gene_level_scores(prep: Path, gff: Path, prefix: str = "", levels=("cds_exon", "intron", "gene", "cds_base"),
+                      with_reference: bool = False) -> dict:
+    """Feature-level F1 of `gff` against the test pieces' reference and its gene count, named with `prefix`
+    (and the reference's gene count as `reference_genes`)."""
+    from helixtune.evaluate.compare import evaluate
+
     features = evaluate(prep / "test.gff3", gff, fasta=prep / "test.fa")
-    result = {f"fitted_{level}_f1": features["features"][level]["f1"] for level in ("cds_exon", "intron", "gene")}
-    result["fitted_genes"] = features["sanity"]["prediction"]["genes"]
+    result = {f"{prefix}{level}_f1": features["features"][level]["f1"] for level in levels}
+    result[f"{prefix}genes"] = features["sanity"]["prediction"]["genes"]
+    if with_reference:
+        result["reference_genes"] = features["sanity"]["reference"]["genes"]
     return result
 
 
@@ -281,16 +291,9 @@ def score(prep: Path, predictions: Path | None, gff: Path, genome_gff: Path | No
     decoded = evaluate(prep / "test.h5", gff)["basewise"]["summary"]
     out["decoded_genic_f1"] = decoded["genic_f1"]
     out["decoded_phase_f1"] = decoded["phase_f1"]
-    features = evaluate(prep / "test.gff3", gff, fasta=prep / "test.fa")
-    for level in ("cds_exon", "intron", "gene", "cds_base"):
-        out[f"{level}_f1"] = features["features"][level]["f1"]
-    out["genes"] = features["sanity"]["prediction"]["genes"]
-    out["reference_genes"] = features["sanity"]["reference"]["genes"]
+    out.update(gene_level_scores(prep, gff, with_reference=True))
     if genome_gff is not None:
-        features = evaluate(prep / "test.gff3", genome_gff, fasta=prep / "test.fa")
-        for level in ("cds_exon", "intron", "gene", "cds_base"):
-            out[f"genome_{level}_f1"] = features["features"][level]["f1"]
-        out["genome_genes"] = features["sanity"]["prediction"]["genes"]
+        out.update(gene_level_scores(prep, genome_gff, "genome_"))
         out["genome_params"] = genome_params_tag()
     return out
 
@@ -431,8 +434,9 @@ def selection_table(prep: Path, work: Path, args: argparse.Namespace) -> list[di
 
 
 def replay_genome_gene_checks(saved: dict, prep: Path, out: Path, threads: int) -> dict:
-    """{check: validation gene F1} of every saved check, decoded by the genome decoder (train's default gene
-    check now), for runs whose checks were decoded by HelixerPost's; cached in `genome_checks.json`."""
+    """{check: validation gene F1} of every saved check, decoded by the genome decoder (`train
+    --gene-check-decoder genome`), for runs whose checks were decoded by HelixerPost's; cached in
+    `genome_checks.json`."""
     from helixtune.model.model_file import load_model
     from helixtune.train.gene_check import GeneLevelCheck
 
@@ -458,7 +462,8 @@ COLUMNS = (("network_genic_f1", "genic F1 (network)"), ("network_phase_f1", "pha
            ("genes", "genes (HelixerPost)"), ("genome_cds_exon_f1", "CDS-exon F1 (genome)"),
            ("genome_intron_f1", "intron F1 (genome)"), ("genome_gene_f1", "gene F1 (genome)"),
            ("genome_genes", "genes (genome)"), ("fitted_cds_exon_f1", "CDS-exon F1 (genome, label statistics)"),
-           ("fitted_gene_f1", "gene F1 (genome, label statistics)"), ("fitted_genes", "genes (genome, label statistics)"),
+           ("fitted_gene_f1", "gene F1 (genome, label statistics)"),
+           ("fitted_genes", "genes (genome, label statistics)"),
            ("train_cpu_seconds", "train CPU s"), ("train_seconds", "train s"))
 SEED_COLUMNS = (("network_genic_f1", "genic F1"), ("gene_f1", "gene F1 (HelixerPost)"),
                 ("genome_gene_f1", "gene F1 (genome)"), ("genome_cds_exon_f1", "CDS-exon F1 (genome)"),

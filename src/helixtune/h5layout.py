@@ -69,6 +69,7 @@ class DatasetSpec:
 
 
 # ---- genome (fasta2h5) ------------------------------------------------------------------------------
+X_COLUMNS = "CATG"  # the bases of data/X's four columns, in order
 X = DatasetSpec("data/X", "float16", (L, 4), description="DNA, columns C,A,T,G; IUPAC codes as fractions; padding all 0")
 SEQIDS = DatasetSpec("data/seqids", SEQID_DTYPE, description="sequence id per chunk (truncated to 50 bytes)")
 SPECIES = DatasetSpec("data/species", SPECIES_DTYPE, description="species per chunk (truncated to 25 bytes)")

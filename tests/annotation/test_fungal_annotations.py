@@ -186,5 +186,6 @@ def test_evaluate_and_decode_params_read_an_ensembl_gtf(fungi, tmp_path, capsys)
     assert efb1.cds == [(142173, 142253), (142619, 143160)]
     result = evaluate(gtf, gtf, fasta=fasta)
     assert result["features"]["gene"]["f1"] == 1.0 and result["sanity"]["reference"]["genes"] == len(coding)
-    assert main(["decode-params", "fit", "--gff3", str(gtf), "--fasta", str(fasta), "-o", str(tmp_path / "p.json")]) == 0
+    fit = ["decode-params", "fit", "--gff3", str(gtf), "--fasta", str(fasta), "-o", str(tmp_path / "p.json")]
+    assert main(fit) == 0
     assert f"{len(coding)} genes" in capsys.readouterr().err

@@ -18,8 +18,8 @@ from helixtune.train.selection import Selection
 # a long base-model run's resume point, committed to be continued (its format must keep loading)
 COMMITTED_CHECKPOINT = REPOSITORY / "experiments" / "base_model" / "small" / "run" / "last.ckpt"
 STATE_KEYS = {"best_score", "select_by", "best_saved", "checks_without_improvement", "best_tie_break", "history",
-              "epoch", "batches_done", "batches_per_epoch", "finished", "step", "elapsed", "cpu", "identity", "loss_sum",
-              "loss_batches", "rng"}
+              "epoch", "batches_done", "batches_per_epoch", "finished", "step", "elapsed", "cpu", "identity",
+              "loss_sum", "loss_batches", "rng"}
 
 
 def test_selection_keeps_the_first_check_then_only_strictly_better_ones_and_counts_patience():

@@ -26,12 +26,16 @@ def add_genome_decoder_arguments(parser, hints: bool = True, default: str = "hel
                              "fungal parameters); its thresholds apply unless given as options")
     parser.add_argument("--allow-noncanonical", action="store_true",
                         help="genome decoder: also decode AT-AC (U12) introns (default: GT-AG and GC-AG only)")
-    parser.add_argument("--adapt-to-genome", dest="adapt", action=argparse.BooleanOptionalAction, default=None,
-                        help="genome decoder: decode once, refit the length, splice-site, start and codon "
-                             "statistics on those genes of this genome, and decode again with them (default: "
-                             "on with the bundled parameters, off with --params)")
+    add_adapt_argument(parser, "decode once, refit the length, splice-site, start and codon statistics on those "
+                               "genes of this genome, and decode again with them")
     if hints:
         add_hints_arguments(parser)
+
+
+def add_adapt_argument(parser, what: str) -> None:
+    """--adapt-to-genome / --no-adapt-to-genome (None when not given: `resolve_adapt` decides)."""
+    parser.add_argument("--adapt-to-genome", dest="adapt", action=argparse.BooleanOptionalAction, default=None,
+                        help=f"genome decoder: {what} (default: on with the bundled parameters, off with --params)")
 
 
 def add_hints_arguments(parser) -> None:
@@ -53,13 +57,14 @@ def genome_decoder_keywords(args) -> dict:
             raise HelixtuneError("--params, --allow-noncanonical, --hints-bam and --adapt-to-genome need "
                                  "--decoder genome")
         return keywords
+    from helixtune.decode.options import resolve_adapt
     from helixtune.decode.params import DecodeParams
 
     params = DecodeParams.load(args.decode_params)
     if args.allow_noncanonical:
         params.allow_noncanonical = True
     keywords["params"] = params
-    keywords["adapt"] = args.decode_params is None if args.adapt is None else args.adapt
+    keywords["adapt"] = resolve_adapt(args.adapt, args.decode_params)
     if hints:
         keywords["hints_bam"] = hints
         keywords["strandedness"] = args.hints_strandedness

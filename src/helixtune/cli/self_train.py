@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from helixtune.cli.annotate import add_decode_arguments, add_strandedness_arguments
-from helixtune.cli.decode import add_hints_arguments
+from helixtune.cli.decode import add_adapt_argument, add_hints_arguments
 from helixtune.cli.options import add_config_option
 from helixtune.cli.train import duration
 from helixtune.genome.lengths import DEFAULT_SUBSEQUENCE_LENGTH, LINEAGES
@@ -83,10 +82,8 @@ def register(subparsers) -> None:
                              "or 'helixerpost' (see docs/decode.md)")
     parser.add_argument("--params", dest="decode_params", default=None, metavar="JSON",
                         help="genome decoder parameters (default: the bundled fungal parameters)")
-    parser.add_argument("--adapt-to-genome", dest="adapt", action=argparse.BooleanOptionalAction, default=None,
-                        help="genome decoder: refit its statistics on the base model's first-pass genes of this "
-                             "genome and decode both models' predictions with them (default: on with the bundled "
-                             "parameters, off with --params)")
+    add_adapt_argument(parser, "refit its statistics on the base model's first-pass genes of this genome and "
+                               "decode both models' predictions with them")
     add_hints_arguments(parser)
     parser.add_argument("--allow-degenerate-labels", action="store_true",
                         help="go on even when the label-quality gate finds the pseudolabels degenerate")

@@ -29,6 +29,7 @@ from helixtune import h5layout
 from helixtune.atomic import atomic_output, check_output_file, scratch_folder
 from helixtune.decode import gff3, windows
 from helixtune.decode.genome import solve_genome_region
+from helixtune.decode.options import resolve_adapt
 from helixtune.decode.params import DecodeParams, adapt_params
 from helixtune.decode.streams import Sequence, check_thresholds, open_inputs, read_block, sequence_bytes
 from helixtune.decode.utr import UtrBaseline, trim_unsupported_utrs
@@ -130,8 +131,7 @@ def decode_genome(genome_h5, predictions_h5, out_gff3, window_size=None, edge_th
     `adapted_params_out`: where to save the adapted parameters (to decode other predictions of the same
     genome with them: `params=` that file, `adapt=False`).
     """
-    if adapt is None:
-        adapt = params is None
+    adapt = resolve_adapt(adapt, params)
     if not isinstance(params, DecodeParams):
         params = DecodeParams.load(params)
     once = dict(window_size=window_size, edge_threshold=edge_threshold, peak_threshold=peak_threshold,

@@ -9,6 +9,12 @@ from dataclasses import dataclass
 DEFAULT_HINTS_STRANDEDNESS = "unstranded"
 
 
+def resolve_adapt(adapt: bool | None, params) -> bool:
+    """Whether the genome decoder adapts its statistics to the genome: as asked, or (None) only when it decodes
+    with the bundled lineage parameters (`params` None), not with parameters a user fitted for the species."""
+    return params is None if adapt is None else bool(adapt)
+
+
 @dataclass
 class DecodeOptions:
     """HelixerPost's positional parameters, with Helixer.py's defaults; the decoder, its parameter file, its

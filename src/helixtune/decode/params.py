@@ -18,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from helixtune import h5layout
 from helixtune.errors import HelixtuneError, InputFileError
 
 FORMAT = "helixtune-decode-params"
 VERSION = 1
-LETTERS = "CATG"  # the column order of data/X
+LETTERS = h5layout.X_COLUMNS
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "decode_params"
 DEFAULT_NAME = "fungi"
 

@@ -170,7 +170,7 @@ def read_block(inputs: DecodeInputs, row: int, real_length: int):
     return bases, classes, phases
 
 
-_LETTERS = np.frombuffer(b"CATG", np.uint8)  # the column order of data/X
+_LETTERS = np.frombuffer(h5layout.X_COLUMNS.encode(), np.uint8)
 
 
 def sequence_bytes(inputs: DecodeInputs, seq: Sequence) -> bytes:

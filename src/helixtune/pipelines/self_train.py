@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from helixtune import h5layout
-from helixtune.decode.options import DecodeOptions
+from helixtune.decode.options import DecodeOptions, resolve_adapt
 from helixtune.errors import HelixtuneError, InputFileError
 from helixtune.pipelines.annotate import choose_subsequence_length, default_species
 from helixtune.pipelines.self_train_report import gene_count, write_report
-from helixtune.pipelines.steps import StepRunner, as_summary, file_identity
+from helixtune.pipelines.steps import StepRunner, as_summary, digest, file_identity
 from helixtune.pseudolabel.plausibility import CHECKS_VERSION, clean_pseudolabels, describe
 
 
@@ -185,7 +185,7 @@ def _predict(r: Round, model: Path, name: str) -> dict:
 def _adapts(r: Round) -> bool:
     """Whether the genome decoder adapts its statistics to this genome (by default with bundled parameters)."""
     decode = r.options.decode
-    return decode.decoder == "genome" and (decode.params is None if decode.adapt is None else bool(decode.adapt))
+    return decode.decoder == "genome" and resolve_adapt(decode.adapt, decode.params)
 
 
 def _decode(r: Round, name: str) -> dict:
@@ -278,28 +278,28 @@ def _gate_validation(r: Round, split_summary: dict) -> None:
                                "use a smaller --region-bp")
 
 
-def _gene_check_decoder(r: Round) -> tuple[str, str | None]:
-    """The decoder (and its parameter file) of the tuning's gene-level checks: self-train's own, with the
-    statistics it adapted on the base model's pass, so the checks score the genes this run will write."""
+def _gene_check_decoder(r: Round) -> tuple[str, object]:
+    """The decoder of the tuning's gene-level checks and its parameters (a file, a DecodeParams or None):
+    self-train's own, with the statistics it adapted on the base model's pass, so that the checks score the
+    genes this run will write."""
     decode = r.options.decode
     if decode.decoder != "genome":
         return decode.decoder, None
     if _adapts(r) and r.paths["decode_params"].exists():
         return "genome", str(r.paths["decode_params"])
-    if decode.params is None or isinstance(decode.params, (str, Path)):
-        return "genome", None if decode.params is None else str(decode.params)
-    given = r.out_dir / "pseudolabels" / "decode_params.json"  # a DecodeParams value: the check reads a file
-    decode.params.save(given)
-    return "genome", str(given)
+    return "genome", decode.params
 
 
 def _fine_tune_key(r: Round) -> dict:
+    from helixtune.decode.params import DecodeParams
+
     o = r.options
     decoder, params = _gene_check_decoder(r)
+    params_key = None if params is None else digest(params.to_json()) if isinstance(params, DecodeParams) \
+        else file_identity(params)
     return {"mode": r.mode, "epochs": o.epochs, "patience": o.patience, "batch": o.train_batch_size,
             "lr": o.learning_rate, "check_every": o.check_every_nth_batch, "select_by": o.select_by,
-            "max_time": o.max_time, "max_steps": o.max_steps,
-            "gene_check": [decoder, file_identity(params) if params else None]}
+            "max_time": o.max_time, "max_steps": o.max_steps, "gene_check": [decoder, params_key]}
 
 
 def _fine_tune(r: Round) -> dict:
@@ -307,8 +307,14 @@ def _fine_tune(r: Round) -> dict:
     from helixtune.train.config import TrainConfig
     from helixtune.train.run import train_model
 
+    from helixtune.decode.params import DecodeParams
+
     o, paths, mode = r.options, r.paths, r.mode
     gene_check_decoder, gene_check_params = _gene_check_decoder(r)
+    if isinstance(gene_check_params, DecodeParams):  # the check, like the run's config, reads a file
+        given = paths["data"].parent / "decode_params.json"
+        gene_check_params.save(given)
+        gene_check_params = str(given)
     config = TrainConfig(data_dir=str(paths["data"]), save_model_path=str(paths["tuned_model"]),
                          load_model_path=str(r.base_model), fine_tune_mode=mode,
                          input_coverage=mode == "coverage", coverage_norm=o.coverage_norm if mode == "coverage"

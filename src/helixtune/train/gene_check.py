@@ -5,8 +5,8 @@ S. pombe); what a user wants is the checkpoint whose *gene models* are best. A g
 
 1. once per run: a fixed subset of the validation data, whole sequences (both strands) in file order up to
    `max_bp` bases, written to `<run_dir>/gene_check/validation_subset.h5`, and its reference gene models:
-   the validation labels decoded by the same decoder (`validation_subset.reference.<decoder>.gff3`), so the check
-   compares like with like and needs no GFF3. The decoder is HelixerPost's by default, or the genome
+   the validation labels decoded by the same decoder (`validation_subset.reference.<decoder>.gff3`), so the
+   check compares like with like and needs no GFF3. The decoder is HelixerPost's by default, or the genome
    decoder (`--gene-check-decoder genome`, annotate's; its parameters as given, not adapted, so every check
    decodes alike; self-train's checks use it with the statistics it adapted). In the fine-tuning study the
    genome decoder's checks picked checkpoints as good as HelixerPost's for the frozen modes and self-training,
@@ -155,7 +155,6 @@ class GeneLevelCheck:
 
         self.work_dir = Path(work_dir)
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        self.decoder = decoder
         self.threads = threads
         # the genome decoder as given, not adapted: a check compares checkpoints, always with the same statistics
         self.decode_keywords = {"decoder": decoder} if decoder == "helixerpost" else \

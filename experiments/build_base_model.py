@@ -61,6 +61,7 @@ ARCHITECTURES = {
 # validation every ~15 CPU-minutes and a full checkpoint every ~5 (at one thread, bfloat16 autocast)
 METRICS = ("genic_f1", "cds_intron_f1", "cds_f1", "intron_f1", "phase_f1")  # of the per-genome curves
 CADENCE = {"small": (250, 80), "mid": (150, 50), "released": (100, 30)}
+ANNEAL_GENE_CHECK_BP = 20_000_000  # more than all validation sequences: every genome's genes count
 TRAIN_OPTIONS = ["--batch-size", "8", "--val-test-batch-size", "16", "--epochs", "200", "--patience", "12",
                  "--class-weights", "[0.7, 1.6, 1.2, 1.2]", "--transition-weights", "[1, 12, 3, 1, 12, 3]",
                  "--learning-rate", "0.001", "--seed", "0", "--save-every-check"]
@@ -122,8 +123,11 @@ def train_command(arch: str, work: Path, cadence: tuple[int, int] | None = None,
         where = ["--save-model-path", _in_repository(state / "anneal" / "best.safetensors"),
                  "--run-dir", _in_repository(state / "anneal" / "run"),
                  "--load-model-path", _in_repository(state / "best.safetensors"), "--fine-tune-mode", "whole"]
-        # the last --learning-rate wins; checks by genic F1 as in the first stage (its curves continue)
-        after = ["--learning-rate", str(anneal), "--select-by", "genic-f1"]
+        # the last --learning-rate wins. Base-wise genic F1 flattened in the first stage while intron F1 and
+        # the decoded genes still moved, so this stage keeps the check whose decoded genes (annotate's decoder,
+        # on every validation sequence) are best
+        after = ["--learning-rate", str(anneal), "--select-by", "gene-f1", "--gene-check-decoder", "genome",
+                 "--gene-check-bp", str(ANNEAL_GENE_CHECK_BP)]
     return ["train", "--data-dir", _in_repository(work / "train_dir"), *where,
             "--check-every-nth-batch", str(check_every), "--checkpoint-every-nth-batch", str(checkpoint_every),
             *TRAIN_OPTIONS, *after]

@@ -5,6 +5,7 @@
     python experiments/build_base_model.py train --arch small --anneal 1e-4   # then: on at a lower learning rate
     python experiments/build_base_model.py curves --arch small                 # per-genome validation curves
     python experiments/build_base_model.py pombe --arch small --data SHARED_DATA # score on S. pombe (held out)
+    python experiments/build_base_model.py calibrate --arch small --data SHARED_DATA # the genome decoder for it
     python experiments/build_base_model.py ship --arch small --data SHARED_DATA  # bundle it (+ provenance)
 
 Data: S. cerevisiae (Ensembl GTF), S. paradoxus (GFF3 without CDS phases), Taphrina deformans and
@@ -48,6 +49,14 @@ GENOMES = {  # name -> (folder, annotation, fasta)
 }
 SPLIT = ["--val-fraction", "0.2", "--region-bp", "500000", "--seed", "0"]
 
+# The genome decoder's bundled parameters (src/helixtune/data/decode_params/fungi.json, docs/decode.md) are
+# calibrated for the bundled model: statistics from the training sequences of three genomes (S. cerevisiae is
+# left out beside its sister S. paradoxus, so that one yeast does not count twice), weights chosen by the
+# decoded genes of the model's predictions of every genome's validation sequences
+STATISTICS_GENOMES = ("Tdeformans", "Pjirovecii", "Sparadoxus")
+CALIBRATION_GRID = ["emission_weight=0.03,0.05,0.1", "splice_weight=2", "coding_weight=2"]
+BUNDLED_DECODE_PARAMS = REPOSITORY / "src" / "helixtune" / "data" / "decode_params" / "fungi.json"
+
 # candidate networks, compared at equal CPU time on the validation curves (docs/models.md)
 ARCHITECTURES = {
     # the architecture of base_small: 514k parameters, 2.1 MB
@@ -61,6 +70,7 @@ ARCHITECTURES = {
 # validation every ~15 CPU-minutes and a full checkpoint every ~5 (at one thread, bfloat16 autocast)
 METRICS = ("genic_f1", "cds_intron_f1", "cds_f1", "intron_f1", "phase_f1")  # of the per-genome curves
 CADENCE = {"small": (250, 80), "mid": (150, 50), "released": (100, 30)}
+UTR_REACH = 500  # bp: fungal UTRs are mostly shorter (S. cerevisiae medians about 50 bp 5', 100-150 bp 3')
 ANNEAL_GENE_CHECK_BP = 20_000_000  # more than all validation sequences: every genome's genes count
 TRAIN_OPTIONS = ["--batch-size", "8", "--val-test-batch-size", "16", "--epochs", "200", "--patience", "12",
                  "--class-weights", "[0.7, 1.6, 1.2, 1.2]", "--transition-weights", "[1, 12, 3, 1, 12, 3]",
@@ -126,8 +136,9 @@ def train_command(arch: str, work: Path, cadence: tuple[int, int] | None = None,
         # the last --learning-rate wins. Base-wise genic F1 flattened in the first stage while intron F1 and
         # the decoded genes still moved, so this stage keeps the check whose decoded genes (annotate's decoder,
         # on every validation sequence) are best
+        # UTR only near genes: the first stage let the network call every intergenic base UTR (docs/training.md)
         after = ["--learning-rate", str(anneal), "--select-by", "gene-f1", "--gene-check-decoder", "genome",
-                 "--gene-check-bp", str(ANNEAL_GENE_CHECK_BP)]
+                 "--gene-check-bp", str(ANNEAL_GENE_CHECK_BP), "--utr-reach", str(UTR_REACH)]
     return ["train", "--data-dir", _in_repository(work / "train_dir"), *where,
             "--check-every-nth-batch", str(check_every), "--checkpoint-every-nth-batch", str(checkpoint_every),
             *TRAIN_OPTIONS, *after]
@@ -256,7 +267,7 @@ def score_on_pombe(model: Path, data: Path, work: Path, threads: int) -> dict:
     pombe_work = work.parent / "pombe_eval"
     study.prepare(data, pombe_work)
     prep = pombe_work / "pieces"
-    out = pombe_work / model.stem
+    out = pombe_work / f"{model.stem}.{md5(model)[:8]}"
     out.mkdir(parents=True, exist_ok=True)
     start = time.time()
     predictions, gffs, _ = study.predict_and_decode(model, prep / "test.h5", out, threads)
@@ -281,6 +292,83 @@ def score_on_pombe(model: Path, data: Path, work: Path, threads: int) -> dict:
     return result
 
 
+def _write_sequences(annotation: Path, fasta: Path, seqids: set[str], keep: bool, gff_out: Path,
+                     fasta_out: Path) -> None:
+    """The annotation (as GFF3) and genome of the sequences in `seqids` (`keep`) or of all others (not `keep`)."""
+    from urllib.parse import quote
+
+    from helixtune.annotation.gff3 import iter_annotation
+    from helixtune.genome.fasta import iter_fasta
+
+    def wanted(seqid):
+        return (seqid in seqids) == keep
+
+    for out, lines in ((fasta_out, _fasta_lines(iter_fasta(fasta), wanted)),
+                       (gff_out, _gff3_lines(iter_annotation(annotation), wanted, quote))):
+        partial = out.with_name(out.name + ".partial")
+        with open(partial, "w") as handle:
+            handle.writelines(lines)
+        partial.replace(out)
+
+
+def _fasta_lines(records, wanted):
+    for name, sequence in records:
+        if wanted(name):
+            text = sequence.decode()
+            yield f">{name}\n"
+            yield from (text[i:i + 80] + "\n" for i in range(0, len(text), 80))
+
+
+def _gff3_lines(records, wanted, quote):
+    yield "##gff-version 3\n"
+    for r in records:
+        if wanted(r.seqid):
+            attributes = ";".join(f"{k}={','.join(quote(v, safe=':._- ') for v in values)}"
+                                  for k, values in r.attributes.items())
+            yield "\t".join([r.seqid, r.source, r.type, str(r.start), str(r.end),
+                             "." if r.score is None else str(r.score), r.strand,
+                             "." if r.phase is None else str(r.phase), attributes]) + "\n"
+
+
+def calibrate(model: Path, data: Path, work: Path, threads: int, grid: list[str]) -> Path:
+    """Genome-decoder parameters for `model`: `decode-params fit` on the statistics genomes' training sequences,
+    its weights chosen on the model's predictions (`predict --overlap`, as annotate makes them) of every
+    genome's validation sequences. Written beside the model, as `<model>.decode_params.json`."""
+    import h5py
+
+    build_data(data, work)
+    folder = work / "calibration"
+    folder.mkdir(exist_ok=True)
+    statistics, predictions, genome_h5, references, genomes = [], [], [], [], []
+    for name, (sub, annotation, fasta) in GENOMES.items():
+        validation = work / f"{name}_validation_data.h5"
+        with h5py.File(validation, "r") as h5:
+            seqids = {s.decode() for s in h5["data/seqids"][:]}
+        for part, keep in (("validation", True), ("training", False)):
+            if part == "training" and name not in STATISTICS_GENOMES:
+                continue
+            gff, fa = folder / f"{name}.{part}.gff3", folder / f"{name}.{part}.fa"
+            if not (gff.exists() and fa.exists()):
+                _write_sequences(data / sub / annotation, data / sub / fasta, seqids, keep, gff, fa)
+            if keep:
+                references.append(gff)
+                genomes.append(fa)
+            else:
+                statistics.append((gff, fa))
+        prediction = folder / f"{name}.{model.stem}.{md5(model)[:8]}.predictions.h5"
+        if not prediction.exists():
+            helixtune("predict", "-l", model, "-t", validation, "-p", prediction, "--overlap", "--threads", threads,
+                      log=work / "build.log")
+        predictions.append(prediction)
+        genome_h5.append(validation)
+    out = model.with_name(f"{model.stem}.decode_params.json")
+    helixtune("decode-params", "fit", "--gff3", *(g for g, _ in statistics), "--fasta", *(f for _, f in statistics),
+              "--start-from", BUNDLED_DECODE_PARAMS, "--predictions", *predictions, "--genome-h5", *genome_h5,
+              "--calibration-gff3", *references, "--calibration-fasta", *genomes, "--grid", *grid,
+              "--threads", threads, "-o", out)
+    return out
+
+
 def _number(text):
     """A metrics.csv cell: a float, None when empty, the text itself otherwise (e.g. select_by)."""
     if text in ("", None):
@@ -302,8 +390,25 @@ def without_machine_paths(source: Path, target: Path) -> None:
     save_file(load_file(str(source)), str(target), {k: v.replace(prefix, "") for k, v in metadata.items()})
 
 
-def ship(arch: str, model: Path, work: Path, data: Path, name: str) -> Path:
-    """Copy `model` into the package as `<name>.safetensors` with its provenance `<name>.json`."""
+def _training_cpu_s(model: Path, row: dict) -> float:
+    """CPU seconds of training behind `model`: its check's, plus the first stage's up to the model an annealing
+    stage started from."""
+    cpu = float(row["cpu_s"])
+    if model.parent.name == "anneal":
+        import csv
+
+        from helixtune.model import model_file
+
+        start = model_file.load_model(model.parent.parent / "best.safetensors")[1]
+        check = int(start["provenance"]["training"]["check"])
+        with open(model.parent.parent / "run" / "metrics.csv") as handle:
+            cpu += next(float(r["cpu_s"]) for r in csv.DictReader(handle) if int(r["check"]) == check)
+    return cpu
+
+
+def ship(arch: str, model: Path, work: Path, data: Path, name: str, decode_params: Path | None = None) -> Path:
+    """Copy `model` into the package as `<name>.safetensors` with its provenance `<name>.json` (and
+    `decode_params`, calibrated for it, as the genome decoder's bundled parameters)."""
     import csv
 
     import torch
@@ -312,7 +417,7 @@ def ship(arch: str, model: Path, work: Path, data: Path, name: str) -> Path:
 
     state = STATE / arch
     files = build_data(data, work)
-    with open(state / "run" / "metrics.csv") as handle:
+    with open(model.parent / "run" / "metrics.csv") as handle:  # the first stage's or the annealing's
         checks = [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
     from helixtune.model import model_file
 
@@ -326,7 +431,7 @@ def ship(arch: str, model: Path, work: Path, data: Path, name: str) -> Path:
             for r in csv.DictReader(handle):
                 if int(r["check"]) == chosen:
                     per_genome[r["genome"]] = {k: float(r[k]) for k in METRICS}
-    pombe_path = state / f"pombe.{model.stem}.json"
+    pombe_path = model.parent / f"pombe.{model.stem}.json"
     progress = json.loads((state / "progress.json").read_text())
     target = REPOSITORY / "src" / "helixtune" / "data" / "models" / f"{name}.safetensors"
     without_machine_paths(model, target)
@@ -344,7 +449,7 @@ def ship(arch: str, model: Path, work: Path, data: Path, name: str) -> Path:
                 + " (whole sequences to validation)",
         "command": "helixtune " + shlex.join(train_command(arch, work)),
         "build": "python experiments/build_base_model.py data|train|curves|pombe|ship --arch " + arch,
-        "cpu_hours": round(float(row["cpu_s"] or 0) / 3600, 2) if row.get("cpu_s") else progress.get("cpu_hours"),
+        "cpu_hours": round(_training_cpu_s(model, row) / 3600, 2) if row.get("cpu_s") else progress.get("cpu_hours"),
         "invocations": progress["invocations"],
         "check": {k: row[k] for k in ("check", "epoch", "step", "time_s", "cpu_s", "genic_f1", "phase_f1",
                                       "intron_f1", "exon_f1")},
@@ -353,6 +458,15 @@ def ship(arch: str, model: Path, work: Path, data: Path, name: str) -> Path:
         "machine": f"{platform.machine()} CPU, {os.cpu_count()} cores, torch {torch.__version__}",
         "helixtune_version": __version__,
     }
+    if decode_params is not None:
+        from helixtune.decode.params import DecodeParams
+
+        DecodeParams.load(decode_params)  # a bad file stops here, before it replaces the bundled one
+        partial = BUNDLED_DECODE_PARAMS.with_name(BUNDLED_DECODE_PARAMS.name + ".partial")
+        partial.write_text(Path(decode_params).read_text())
+        partial.replace(BUNDLED_DECODE_PARAMS)
+        provenance["decode_params"] = {"file": BUNDLED_DECODE_PARAMS.name, "md5": md5(BUNDLED_DECODE_PARAMS),
+                                       "build": "python experiments/build_base_model.py calibrate --arch " + arch}
     json_path = target.with_suffix(".json")
     json_path.write_text(json.dumps(provenance, indent=1) + "\n")
     return target
@@ -360,7 +474,7 @@ def ship(arch: str, model: Path, work: Path, data: Path, name: str) -> Path:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("step", choices=("data", "train", "curves", "pombe", "ship"))
+    parser.add_argument("step", choices=("data", "train", "curves", "pombe", "calibrate", "ship"))
     parser.add_argument("--data", type=Path, help="the shared data folder (with fungi/)")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help="where the h5 files go (not committed)")
     parser.add_argument("--arch", choices=tuple(ARCHITECTURES), default="small")
@@ -374,6 +488,11 @@ def main() -> int:
                              "at this lower learning rate (experiments/base_model/<arch>/anneal/)")
     parser.add_argument("--model", type=Path, help="pombe, ship: the model (default: the run's best model)")
     parser.add_argument("--name", default="fungi_base", help="ship: the bundled model's name")
+    parser.add_argument("--grid", nargs="+", default=CALIBRATION_GRID, metavar="NAME=V1,V2",
+                        help="calibrate: the decoder weights tried (decode-params fit --grid)")
+    parser.add_argument("--decode-params", type=Path,
+                        help="ship: genome-decoder parameters calibrated for the model (from calibrate), bundled "
+                             "as the decoder's defaults")
     args = parser.parse_args()
     if args.step == "data":
         if args.data is None:
@@ -392,14 +511,20 @@ def main() -> int:
             parser.error("pombe needs --data")
         model = args.model or STATE / args.arch / "best.safetensors"
         result = {"model": str(model.name), "md5": md5(model), **score_on_pombe(model, args.data, args.work, 2)}
-        path = STATE / args.arch / f"pombe.{model.stem}.json"
+        path = model.parent / f"pombe.{model.stem}.json"
         path.write_text(json.dumps(result, indent=1) + "\n")
         print(json.dumps(result, indent=1))
+        return 0
+    if args.step == "calibrate":
+        if args.data is None:
+            parser.error("calibrate needs --data")
+        model = args.model or STATE / args.arch / "best.safetensors"
+        print(calibrate(model, args.data, args.work, args.threads, args.grid))
         return 0
     if args.data is None:
         parser.error("ship needs --data")
     model = args.model or STATE / args.arch / "best.safetensors"
-    print(ship(args.arch, model, args.work, args.data, args.name))
+    print(ship(args.arch, model, args.work, args.data, args.name, args.decode_params))
     return 0
 
 

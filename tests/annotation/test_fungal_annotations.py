@@ -142,6 +142,37 @@ def test_loss_reads_intergenic_as_intergenic_or_utr_where_no_utr_is_annotated():
     assert merge_unannotated_utr(log_probs, torch.tensor([True, True])) is log_probs
 
 
+def test_utr_reach_keeps_intergenic_labels_far_from_genes_plain_intergenic(fungi, tmp_path):
+    """--utr-reach: 'intergenic or UTR' only near a gene (or a chunk end) of a real P. jirovecii chunk."""
+    from helixtune.train.data import ChunkDataset, DataOptions
+    from helixtune.train.loss import near_genes
+
+    gff_to_h5(fungi / "pjirovecii_CAKM01000028.gff3.gz", fungi / "pjirovecii_CAKM01000028.fa.gz",
+              tmp_path / "no_utr.h5", "Pjirovecii", subsequence_length=10692, utr_annotated="no")
+    sample = ChunkDataset([tmp_path / "no_utr.h5"], "val", DataOptions())[0]
+    y = torch.as_tensor(sample["y"]).unsqueeze(0)
+    genic = (y[0, ..., 1:].sum(-1) > 0).reshape(-1).numpy()
+    assert 0 < genic.mean() < 1
+    reach = 300
+    near = near_genes(y, reach).reshape(-1).numpy()
+    positions = np.arange(len(genic))
+    genic_at = positions[genic]
+    distance = np.abs(positions[:, None] - genic_at[None, :]).min(axis=1)  # brute force, for comparison
+    edge = (positions < reach) | (positions >= len(genic) - reach)
+    assert np.array_equal(near, (distance <= reach) | edge)
+    assert (~near).sum() > 1000  # long intergenic stretches exist here
+
+    log_probs = torch.log_softmax(torch.randn(*y.shape), dim=-1)
+    merged = merge_unannotated_utr(log_probs, torch.tensor([False]), y, reach)
+    flat, original = merged.reshape(-1, 4), log_probs.reshape(-1, 4)
+    far = torch.as_tensor(~near)
+    assert torch.equal(flat[far, INTERGENIC], original[far, INTERGENIC])  # far away: plain intergenic
+    summed = torch.logaddexp(original[:, INTERGENIC], original[:, UTR])
+    assert torch.allclose(flat[~far, INTERGENIC], summed[~far])
+    assert torch.equal(merge_unannotated_utr(log_probs, torch.tensor([False]), y, None)[..., INTERGENIC],
+                       summed.reshape(y.shape[:3]))  # without a reach: everywhere, as before
+
+
 def test_training_samples_carry_whether_their_genome_annotates_utrs(fungi, tmp_path):
     from helixtune.train.data import ChunkDataset, DataOptions
 

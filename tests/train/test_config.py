@@ -38,6 +38,7 @@ def test_coverage_mode_implies_coverage_input():
     ({"transition_weights": [1.0]}, "6 numbers"),
     ({"batch_size": 0}, "--batch-size"),
     ({"learning_rate": 0.0}, "--learning-rate"),
+    ({"utr_reach": -1}, "--utr-reach"),
 ])
 def test_bad_options(flags, message):
     with pytest.raises(HelixtuneError, match=message):

@@ -145,6 +145,10 @@ class TrainConfig:
         group=_OPTIMISATION, parse=parse_number_list)
     transition_weights: list[float] | None = _option(None, 'e.g. "[1, 12, 3, 1, 12, 3]"', "--transition-weights",
                                                      group=_OPTIMISATION, parse=parse_number_list)
+    utr_reach: int | None = _option(
+        None, "for genomes that annotate no UTRs: their intergenic labels mean 'intergenic or UTR' only within "
+        "this many bases of a gene, plain intergenic farther away (default: everywhere)", "--utr-reach",
+        group=_OPTIMISATION, metavar="BP")
     # starting point and fine-tuning (docs/fine-tuning.md)
     load_model_path: str | None = _option(None, "pretrained model: helixtune .safetensors or upstream Keras .h5",
                                           "-l", "--load-model-path", group=_PRETRAINED)
@@ -223,6 +227,8 @@ class TrainConfig:
         if self.class_weights is not None and len(self.class_weights) != 4:
             raise HelixtuneError(f"--class-weights needs 4 numbers (intergenic, UTR, CDS, intron), "
                                  f"got {len(self.class_weights)}")
+        if self.utr_reach is not None and self.utr_reach < 0:
+            raise HelixtuneError(f"--utr-reach must be 0 or more bases, got {self.utr_reach}")
         if self.transition_weights is not None and len(self.transition_weights) != 6:
             raise HelixtuneError(f"--transition-weights needs 6 numbers, got {len(self.transition_weights)}")
         if self.select_by not in SELECT_BY:
@@ -267,7 +273,7 @@ class TrainConfig:
         """The options that must not change when a run is resumed (they define what is being trained)."""
         keys = ("data_dir", "cnn_layers", "lstm_layers", "units", "filter_depth", "kernel_size", "pool_size",
                 "dropout1", "dropout2", "predict_phase", "batch_size", "class_weights", "transition_weights",
-                "load_model_path", "fine_tune_resume", "input_coverage", "coverage_norm",
+                "utr_reach", "load_model_path", "fine_tune_resume", "input_coverage", "coverage_norm",
                 "post_coverage_hidden_layer", "hidden_units", "upstream_fine_tune", "seed", "optimizer",
                 "head_init")
         out = {k: getattr(self, k) for k in keys if k != "data_dir"}

@@ -13,8 +13,9 @@ from helixtune.train.optimizer import KerasAdamW
 
 class HelixerTrainingModule(pl.LightningModule):
     def __init__(self, model: torch.nn.Module, learning_rate: float = 3e-4, weight_decay: float = 3.5e-5,
-                 clip_norm: float | None = 3.0, optimizer: str = "adamw"):
+                 clip_norm: float | None = 3.0, optimizer: str = "adamw", utr_reach: int | None = None):
         super().__init__()
+        self.utr_reach = utr_reach
         self.model = model
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay if optimizer.lower() == "adamw" else 0.0
@@ -25,7 +26,8 @@ class HelixerTrainingModule(pl.LightningModule):
 
     def compute_loss(self, batch: dict) -> dict:
         genic_logits, phase_logits = self.model.logits(batch["X"])
-        genic_lp = merge_unannotated_utr(torch.log_softmax(genic_logits.float(), dim=-1), batch.get("utr_known"))
+        genic_lp = merge_unannotated_utr(torch.log_softmax(genic_logits.float(), dim=-1), batch.get("utr_known"),
+                                         batch["y"], self.utr_reach)
         phase_lp = None
         if phase_logits is not None and "phases" in batch:
             phase_lp = torch.log_softmax(phase_logits.float(), dim=-1)

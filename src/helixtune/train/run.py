@@ -200,7 +200,8 @@ def train_model(config: TrainConfig, verbose: bool = True, extra_callbacks=()) -
     trainer.callbacks.append(check)
     trainer.callbacks.extend(extra_callbacks)  # after ours: they see each step's check and checkpoint done
     module = HelixerTrainingModule(model, learning_rate=config.learning_rate, weight_decay=config.weight_decay,
-                                   clip_norm=config.clip_norm, optimizer=config.optimizer)
+                                   clip_norm=config.clip_norm, optimizer=config.optimizer,
+                                   utr_reach=config.utr_reach)
     ckpt_path = None
     if decision == "resume":
         ckpt_path = str(checkpoint)

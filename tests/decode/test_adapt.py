@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 
 import numpy as np
-import pytest
 
 from helixtune.annotation.coding_transcripts import read_gene_models
 from helixtune.cli import main

@@ -68,7 +68,7 @@ def test_the_gene_check_decodes_with_the_chosen_decoder(test_data, copy_rows, tm
     each keeps its own reference, so a resumed run that changed decoder does not compare with the other's."""
     from helixtune.errors import HelixtuneError
     from helixtune.train.config import TrainConfig
-    from helixtune.train.gene_check import GeneLevelCheck, resolve_selection
+    from helixtune.train.gene_check import resolve_selection
 
     copy_rows(test_data / "train" / "training_data.h5", tmp_path / "validation_data.h5", list(range(20)))
     config = TrainConfig(data_dir=str(tmp_path), load_model_path="pretrained.safetensors", select_by="gene-f1",

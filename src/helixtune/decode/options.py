@@ -39,3 +39,25 @@ class DecodeOptions:
             if values[name] == getattr(DecodeOptions, name) or (name == "hints_bam" and not values[name]):
                 del values[name]
         return values
+
+
+# a model file's metadata entry with genome-decoder parameters fitted for it (train --decoder-statistics)
+MODEL_PARAMS_KEY = "decode_params"
+
+
+def model_decode_params(metadata: dict):
+    """The genome-decoder parameters (`DecodeParams`) a model file carries, or None."""
+    from helixtune.decode.params import DecodeParams
+
+    document = (metadata or {}).get(MODEL_PARAMS_KEY)
+    return DecodeParams.from_json(document, "the model's decode_params") if document else None
+
+
+def with_model_params(options: DecodeOptions, metadata: dict) -> tuple[DecodeOptions, bool]:
+    """`options` with the model's own genome-decoder parameters where none were given; (options, whether)."""
+    if options.decoder != "genome" or options.params is not None:
+        return options, False
+    params = model_decode_params(metadata)
+    if params is None:
+        return options, False
+    return dataclasses.replace(options, params=params), True

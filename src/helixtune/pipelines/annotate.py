@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from helixtune.decode.options import DecodeOptions
+from helixtune.decode.options import DecodeOptions, with_model_params
 from helixtune.errors import HelixtuneError, InputFileError
 from helixtune.genome.lengths import subsequence_length as _subsequence_length
 
@@ -76,7 +76,9 @@ def annotate(fasta, model_path, gff_output_path, species: str | None = None, sub
     """Annotate the genome in `fasta` with the model; write GFF3 to `gff_output_path`.
 
     `decode_options`: the thresholds, the decoder, its parameters and intron hints (`DecodeOptions`); default:
-    Helixer.py's thresholds with the genome decoder (`ANNOTATE_DECODER`) and its bundled fungal parameters.
+    Helixer.py's thresholds with the genome decoder (`ANNOTATE_DECODER`) and its bundled fungal parameters. A
+    model that carries its own genome-decoder statistics (fitted on its training labels) is decoded with them
+    when the options give no parameters.
 
     `bam` + `strandedness`: RNA-seq alignments for a model that takes coverage input (added to the
     temporary genome file with add-coverage, dataset prefix `rnaseq`).
@@ -105,6 +107,9 @@ def annotate(fasta, model_path, gff_output_path, species: str | None = None, sub
         raise HelixtuneError(f"{model_path}: the model takes no coverage input, so --bam would be ignored")
     length = choose_subsequence_length(subsequence_length, lineage, loaded, pool_size)
     species = species or default_species(fasta)
+    # a model tuned on a species' labels carries that species' decoder statistics (train --decoder-statistics)
+    decode_options, own_params = with_model_params(decode_options or DecodeOptions(decoder=ANNOTATE_DECODER),
+                                                   loaded.metadata)
     del loaded
     options = PredictOptions(batch_size=batch_size, overlap=overlap, overlap_offset=overlap_offset,
                              overlap_core_length=overlap_core_length, device=device, threads=threads,
@@ -134,8 +139,7 @@ def annotate(fasta, model_path, gff_output_path, species: str | None = None, sub
 
         predict(model_path, genome_h5, predictions_h5, options, pretrained_model_path=pretrained_model_path)
         predicted_at = time.perf_counter()
-        _log("annotate: decoding gene models")
-        decode_options = decode_options or DecodeOptions(decoder=ANNOTATE_DECODER)
+        _log("annotate: decoding gene models" + (" with the model's own decoder statistics" if own_params else ""))
         decoded = decode_to_gff3(genome_h5, predictions_h5, gff_output_path, species=species, threads=threads,
                                  options=decode_options)
         done = time.perf_counter()

@@ -326,6 +326,9 @@ def _fine_tune(r: Round) -> dict:
                          seed=o.seed, accelerator="cpu" if o.device == "cpu" else "auto",
                          allow_degenerate_labels=o.allow_degenerate_labels,
                          min_genic_fraction=o.min_genic_fraction,
+                         # pseudolabels are the decoder's own genes: their statistics are the adapted ones it
+                         # decoded them with, and annotate adapts to the genome afresh
+                         decoder_statistics="no",
                          command=f"helixtune self-train --fasta {r.fasta} --load-model-path {r.base_model} "
                                  f"--out {r.out_dir}")
     paths["tuned_model"].parent.mkdir(parents=True, exist_ok=True)

@@ -149,6 +149,11 @@ class TrainConfig:
         None, "for genomes that annotate no UTRs: their intergenic labels mean 'intergenic or UTR' only within "
         "this many bases of a gene, plain intergenic farther away (default: everywhere)", "--utr-reach",
         group=_OPTIMISATION, metavar="BP")
+    decoder_statistics: str = _option(
+        "auto", "fit the genome decoder's statistics (lengths, splice sites, codons) on the training labels and "
+        "store them in the saved model, which annotate then decodes with: yes, no, or auto (default: yes when "
+        "fine-tuning a pretrained model)", "--decoder-statistics", group=_OPTIMISATION,
+        choices=("auto", "yes", "no"))
     # starting point and fine-tuning (docs/fine-tuning.md)
     load_model_path: str | None = _option(None, "pretrained model: helixtune .safetensors or upstream Keras .h5",
                                           "-l", "--load-model-path", group=_PRETRAINED)

@@ -232,4 +232,26 @@ def train_model(config: TrainConfig, verbose: bool = True, extra_callbacks=()) -
     if not save_path.exists():
         raise HelixtuneError(f"training ended without a saved model at {save_path}")
     _log(f"best validation {config.select_by} {check.best_score:.4f}; model: {save_path}; curves and metrics: {run_dir}")
+    if trainer.is_global_zero and _fits_decoder_statistics(config):
+        _store_decoder_statistics(config, save_path, trains + vals, run_dir)
     return save_path
+
+
+def _fits_decoder_statistics(config: TrainConfig) -> bool:
+    if config.decoder_statistics == "auto":
+        return bool(config.load_model_path)
+    return config.decoder_statistics == "yes"
+
+
+def _store_decoder_statistics(config: TrainConfig, save_path: Path, labelled, run_dir: Path) -> None:
+    """The species' own genome-decoder statistics, from the run's labels, into the saved model
+    (train/decoder_statistics.py)."""
+    from helixtune.train import decoder_statistics
+
+    base = decoder_statistics.starting_params(config.load_model_path)
+    params, why = decoder_statistics.fit_from_labels(labelled, base, run_dir / "decoder_statistics")
+    if params is None:
+        _log(f"decoder statistics: none stored ({why})")
+        return
+    decoder_statistics.store_in_model(save_path, params)
+    _log(f"decoder statistics {why}: stored in {save_path} (annotate decodes with them unless given --params)")

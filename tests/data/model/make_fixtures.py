@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import h5py
-import numpy as np
 
 STRIDE = 16
 MODELS = ("small_default", "small_nophase", "small_default_ft", "small_default_ftcov", "small_default_ftcov_hidden")

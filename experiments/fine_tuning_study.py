@@ -264,8 +264,15 @@ def predict_and_decode(model: Path, genome_h5: Path, out: Path, threads: int) ->
     """Predict the test pieces once; decode them with both decoders. Returns predictions, {decoder: gff3}, s."""
     from helixtune.decode.pipeline import decode_to_gff3
 
+    from helixtune.data import resolve_model_path
+    from helixtune.decode.options import model_decode_params
+    from helixtune.model.model_file import read_metadata
+
+    # as annotate: with the decoder statistics a model tuned on labels carries (train --decoder-statistics)
+    own = model_decode_params(read_metadata(resolve_model_path(model)))
     predictions = out / "test.predictions.h5"
-    gffs = {"helixerpost": out / "test.gff3", "genome": out / f"test.genome.{genome_params_tag()}.gff3"}
+    gffs = {"helixerpost": out / "test.gff3",
+            "genome": out / f"test.genome.{'own-statistics' if own else genome_params_tag()}.gff3"}
     marker = out / "predict_seconds.txt"  # predict + helixerpost decode, of the run that made them
     start = time.time()
     if not predictions.exists():
@@ -276,7 +283,7 @@ def predict_and_decode(model: Path, genome_h5: Path, out: Path, threads: int) ->
         marker.write_text(str(time.time() - start))
     if not gffs["genome"].exists():
         decode_to_gff3(genome_h5, predictions, gffs["genome"], species="Spombe", threads=threads,
-                       show_progress=False, decoder="genome")
+                       show_progress=False, decoder="genome", params=own)
     return predictions, gffs, float(marker.read_text()) if marker.exists() else time.time() - start
 
 

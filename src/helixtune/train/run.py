@@ -249,7 +249,10 @@ def _store_decoder_statistics(config: TrainConfig, save_path: Path, labelled, ru
     from helixtune.train import decoder_statistics
 
     base = decoder_statistics.starting_params(config.load_model_path)
-    params, why = decoder_statistics.fit_from_labels(labelled, base, run_dir / "decoder_statistics")
+    try:
+        params, why = decoder_statistics.fit_from_labels(labelled, base, run_dir / "decoder_statistics")
+    except HelixtuneError as err:  # e.g. cropped chunks hold no whole sequence; the model is saved already
+        params, why = None, str(err)
     if params is None:
         _log(f"decoder statistics: none stored ({why})")
         return

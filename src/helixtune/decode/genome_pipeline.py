@@ -31,7 +31,7 @@ from helixtune.decode import gff3, windows
 from helixtune.decode.genome import solve_genome_region
 from helixtune.decode.options import resolve_adapt
 from helixtune.decode.params import DecodeParams, adapt_params
-from helixtune.decode.streams import Sequence, check_thresholds, open_inputs, read_block, sequence_bytes
+from helixtune.decode.streams import Sequence, check_thresholds, genome_sequences, open_inputs, read_block
 from helixtune.decode.utr import UtrBaseline, trim_unsupported_utrs
 from helixtune.errors import HelixtuneError
 from helixtune.parallel import available_cpus
@@ -146,12 +146,7 @@ def decode_genome(genome_h5, predictions_h5, out_gff3, window_size=None, edge_th
         first_pass = tmp / "first_pass.gff3"
         summary = _decode_genome_once(genome_h5, predictions_h5, first_pass, params=params,
                                       label="decode (genome, first pass)", **once)
-        inputs = open_inputs(genome_h5, predictions_h5)
-        try:
-            sequences = {seq.seqid: sequence_bytes(inputs, seq) for seq in inputs.sequences}
-        finally:
-            inputs.close()
-        adapted, why = adapt_params(params, first_pass, sequences)
+        adapted, why = adapt_params(params, first_pass, genome_sequences(genome_h5, predictions_h5))
         if adapted is None:
             first_pass.replace(out_gff3)
             summary.adapted = f"not adapted: {why}"

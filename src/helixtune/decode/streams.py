@@ -184,6 +184,15 @@ def sequence_bytes(inputs: DecodeInputs, seq: Sequence) -> bytes:
     return b"".join(parts)
 
 
+def genome_sequences(genome_path, predictions_path) -> dict[str, bytes]:
+    """{seqid: bases} of every sequence of a genome h5 (read back from its one-hot encoding)."""
+    inputs = open_inputs(genome_path, predictions_path)
+    try:
+        return {seq.seqid: sequence_bytes(inputs, seq) for seq in inputs.sequences}
+    finally:
+        inputs.close()
+
+
 def check_thresholds(window_size, edge_threshold, peak_threshold, min_coding_length) -> None:
     if int(window_size) != window_size or window_size < 1:
         raise HelixtuneError(f"window size must be a positive integer, got {window_size}")

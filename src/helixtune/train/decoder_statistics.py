@@ -40,7 +40,7 @@ def fit_from_labels(labelled_paths, base: DecodeParams, work_dir, threads: int |
     from helixtune.decode.label_predictions import write_label_predictions
     from helixtune.decode.params import adapt_params
     from helixtune.decode.pipeline import decode_to_gff3
-    from helixtune.decode.streams import open_inputs, sequence_bytes
+    from helixtune.decode.streams import genome_sequences
     from helixtune.train.gene_check import write_validation_subset
 
     work_dir = Path(work_dir)
@@ -53,12 +53,7 @@ def fit_from_labels(labelled_paths, base: DecodeParams, work_dir, threads: int |
         write_label_predictions(genome, labels)
         decode_to_gff3(genome, labels, genes, decoder="genome", params=base, adapt=False, threads=threads,
                        show_progress=False)
-        inputs = open_inputs(genome, labels)
-        try:
-            sequences = {seq.seqid: sequence_bytes(inputs, seq) for seq in inputs.sequences}
-        finally:
-            inputs.close()
-        fitted, why = adapt_params(base, genes, sequences)
+        fitted, why = adapt_params(base, genes, genome_sequences(genome, labels))
     finally:
         for path in (genome, labels):
             path.unlink(missing_ok=True)

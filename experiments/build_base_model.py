@@ -119,9 +119,10 @@ def _in_repository(path: Path) -> str:
 
 
 def train_command(arch: str, work: Path, cadence: tuple[int, int] | None = None,
-                  anneal: float | None = None) -> list[str]:
+                  anneal: float | None = None, stage: str = "anneal", class_weights: str | None = None) -> list[str]:
     """The run's `helixtune train` command. `anneal`: the second stage, once the first stopped improving at
-    its learning rate: the first stage's best model trained on at this lower rate (its own run, `anneal/`)."""
+    its learning rate: the first stage's best model trained on at this lower rate (its own run in `stage`/;
+    variants side by side in folders of their own, e.g. with other `class_weights`)."""
     state = STATE / arch
     check_every, checkpoint_every = cadence or CADENCE[arch]
     if anneal is None:
@@ -130,32 +131,35 @@ def train_command(arch: str, work: Path, cadence: tuple[int, int] | None = None,
                  *(x for key, value in ARCHITECTURES[arch].items() for x in (f"--{key}", str(value)))]
         after = []
     else:
-        where = ["--save-model-path", _in_repository(state / "anneal" / "best.safetensors"),
-                 "--run-dir", _in_repository(state / "anneal" / "run"),
+        where = ["--save-model-path", _in_repository(state / stage / "best.safetensors"),
+                 "--run-dir", _in_repository(state / stage / "run"),
                  "--load-model-path", _in_repository(state / "best.safetensors"), "--fine-tune-mode", "whole"]
         # the last --learning-rate wins. Base-wise genic F1 flattened in the first stage while intron F1 and
         # the decoded genes still moved, so this stage keeps the check whose decoded genes (annotate's decoder,
         # on every validation sequence) are best
         # UTR only near genes: the first stage let the network call every intergenic base UTR (docs/training.md)
         after = ["--learning-rate", str(anneal), "--select-by", "gene-f1", "--gene-check-decoder", "genome",
-                 "--gene-check-bp", str(ANNEAL_GENE_CHECK_BP), "--utr-reach", str(UTR_REACH)]
+                 "--gene-check-bp", str(ANNEAL_GENE_CHECK_BP), "--utr-reach", str(UTR_REACH),
+                 *(["--class-weights", class_weights] if class_weights else [])]
     return ["train", "--data-dir", _in_repository(work / "train_dir"), *where,
             "--check-every-nth-batch", str(check_every), "--checkpoint-every-nth-batch", str(checkpoint_every),
             *TRAIN_OPTIONS, *after]
 
 
 def train(arch: str, work: Path, hours: float | None, threads: int, accelerator: str,
-          cadence: tuple[int, int] | None = None, anneal: float | None = None) -> int:
+          cadence: tuple[int, int] | None = None, anneal: float | None = None, stage: str = "anneal",
+          class_weights: str | None = None) -> int:
     """Continue the run (or its annealing stage) for at most `hours` of wall time; a stop loses at most one
     checkpoint interval."""
     state = STATE / arch
-    (state / "anneal" if anneal is not None else state).mkdir(parents=True, exist_ok=True)
+    folder = state / stage if anneal is not None else state
+    folder.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    command = [sys.executable, "-m", "helixtune", *train_command(arch, work, cadence, anneal),
+    command = [sys.executable, "-m", "helixtune", *train_command(arch, work, cadence, anneal, stage, class_weights),
                "--accelerator", accelerator]
     print("$ " + shlex.join(command), flush=True)
     started, cpu_before = time.time(), os.times()
-    with open((state / "anneal" if anneal is not None else state) / "train.log", "a") as log:
+    with open(folder / "train.log", "a") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPOSITORY)
         try:
             process.wait(timeout=None if hours is None else hours * 3600)
@@ -176,7 +180,9 @@ def train(arch: str, work: Path, hours: float | None, threads: int, accelerator:
                                     "threads": threads, "accelerator": accelerator,
                                     "machine": f"{platform.machine()}, {os.cpu_count()} cores",
                                     "exit_code": process.returncode,
-                                    **({"stage": f"anneal at learning rate {anneal:g}"} if anneal is not None else {})})
+                                    **({"stage": f"{stage}: learning rate {anneal:g}"
+                                       + (f", class weights {class_weights}" if class_weights else "")}
+                                      if anneal is not None else {})})
     progress["cpu_hours"] = round(sum(i["cpu_s"] for i in progress["invocations"]) / 3600, 3)
     progress_path.write_text(json.dumps(progress, indent=1) + "\n")
     print(f"{arch}: {progress['cpu_hours']} CPU-hours in total", flush=True)
@@ -394,7 +400,7 @@ def _training_cpu_s(model: Path, row: dict) -> float:
     """CPU seconds of training behind `model`: its check's, plus the first stage's up to the model an annealing
     stage started from."""
     cpu = float(row["cpu_s"])
-    if model.parent.name == "anneal":
+    if model.parent.name.startswith("anneal"):
         import csv
 
         from helixtune.model import model_file
@@ -485,7 +491,10 @@ def main() -> int:
                                           "checkpoints (default: the architecture's, about 15 and 5 CPU-minutes)")
     parser.add_argument("--anneal", type=float, metavar="LR",
                         help="train: the second stage, after the run stopped improving: its best model trained on "
-                             "at this lower learning rate (experiments/base_model/<arch>/anneal/)")
+                             "at this lower learning rate (experiments/base_model/<arch>/<stage>/)")
+    parser.add_argument("--stage", default="anneal", help="train --anneal: the stage's folder (default anneal)")
+    parser.add_argument("--class-weights", help="train --anneal: class weights of the stage, e.g. "
+                                                "'[0.7, 1.6, 1.2, 2.4]' (default: the first stage's)")
     parser.add_argument("--model", type=Path, help="pombe, ship: the model (default: the run's best model)")
     parser.add_argument("--name", default="fungi_base", help="ship: the bundled model's name")
     parser.add_argument("--grid", nargs="+", default=CALIBRATION_GRID, metavar="NAME=V1,V2",
@@ -502,7 +511,8 @@ def main() -> int:
         return 0
     if args.step == "train":
         cadence = tuple(int(x) for x in args.cadence.split(",")) if args.cadence else None
-        return train(args.arch, args.work, args.hours, args.threads, args.accelerator, cadence, args.anneal)
+        return train(args.arch, args.work, args.hours, args.threads, args.accelerator, cadence, args.anneal,
+                     args.stage, args.class_weights)
     if args.step == "curves":
         print(per_genome_curves(args.arch, args.work))
         return 0

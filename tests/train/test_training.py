@@ -342,7 +342,9 @@ def test_select_by_a_gene_level_metric_runs_the_decoder_at_every_check(micromona
                             epochs=1, batch_size=2, val_test_batch_size=2, check_every_nth_batch=1, patience=10,
                             select_by="cds-exon-f1", seed=1), verbose=False)
     rows = _rows(tmp_path / "tuned.safetensors.run" / "metrics.csv")
-    assert len(rows) == 2 and all(float(r["gene_check_s"]) >= 0 and int(r["predicted_genes"]) > 0 for r in rows)
+    # check 1 scores the starting model (step 0), then one check per step
+    assert [int(r["step"]) for r in rows] == [0, 1, 2]
+    assert all(float(r["gene_check_s"]) >= 0 and int(r["predicted_genes"]) > 0 for r in rows)
     scores = [float(r["cds_exon_f1"]) for r in rows]
     _, metadata = model_file.load_model(path)
     assert metadata["provenance"]["training"]["check"] == scores.index(max(scores)) + 1
@@ -376,6 +378,43 @@ def test_gene_level_selection_keeps_the_best_check_not_the_best_genic_f1(tiny_da
     second_check = tmp_path / "m.safetensors.run" / "checks" / "model_e0_epoch_end.safetensors"
     saved, expected = _tensors(path), _tensors(second_check)
     assert all(torch.equal(saved[k], expected[k]) for k in expected)
+
+
+@pytest.mark.parametrize("check_start", ["auto", "no"])
+def test_a_tuning_run_keeps_its_starting_model_when_no_check_beats_it(tiny_base_model, tiny_data_dir, tmp_path,
+                                                                     monkeypatch, check_start):
+    """Fine-tuning scores its starting model first (check 1, step 0); scripted gene-level scores in which no
+    later check beats it hand back the starting weights. Without that check the best later one is kept."""
+    from helixtune.train import gene_check
+
+    scripted = iter([0.6, 0.4, 0.5] if check_start == "auto" else [0.4, 0.5])
+
+    class ScriptedCheck:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __call__(self, model):
+            score = next(scripted)
+            return {"cds_exon_f1": score, "gene_f1": score, "genes": 10, "reference_genes": 10, "seconds": 0.0}
+
+    monkeypatch.setattr(gene_check, "GeneLevelCheck", ScriptedCheck)
+    path = tmp_path / "tuned.safetensors"
+    train_model(TrainConfig(data_dir=str(tiny_data_dir), save_model_path=str(path),
+                            load_model_path=str(tiny_base_model), fine_tune_mode="whole", epochs=1, batch_size=2,
+                            val_test_batch_size=2, check_every_nth_batch=1, patience=10, select_by="gene-f1",
+                            learning_rate=1e-2, check_starting_model=check_start, decoder_statistics="no",
+                            **WEIGHTS), verbose=False)
+    rows = _rows(tmp_path / "tuned.safetensors.run" / "metrics.csv")
+    _, metadata = model_file.load_model(path)
+    base, tuned = _tensors(tiny_base_model), _tensors(path)
+    same = all(torch.equal(base[k], tuned[k]) for k in base)
+    if check_start == "auto":
+        assert [int(r["step"]) for r in rows] == [0, 1, 2]
+        assert metadata["provenance"]["training"]["check"] == 1 and metadata["provenance"]["training"]["step"] == 0
+        assert same
+    else:
+        assert [int(r["step"]) for r in rows] == [1, 2]
+        assert metadata["provenance"]["training"]["check"] == 2 and not same
 
 
 def test_self_train_takes_the_same_selection_and_budgets():

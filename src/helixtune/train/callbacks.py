@@ -131,6 +131,12 @@ class TrainingChecks(pl.Callback):
             set_rng_state(state["rng"])
 
     # ---- hooks -------------------------------------------------------------------------------------------
+    def on_train_start(self, trainer, pl_module) -> None:
+        # a fresh tuning run first scores the model it starts from: when no later check beats it, that is
+        # what the run keeps, so tuning never hands back a model worse on the validation data than its start
+        if self.config.checks_starting_model() and not self.metrics.history:
+            self.check(trainer, pl_module, None, start=True)
+
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         self.resume.start_epoch(trainer.current_epoch)
 
@@ -159,8 +165,9 @@ class TrainingChecks(pl.Callback):
         if checked or step % self.config.checkpoint_every_nth_batch == 0:
             self.resume.save(trainer)
 
-    def check(self, trainer, pl_module, batch_idx: int | None) -> None:
-        """One check: score the weights, keep the model if it is the best, stop when out of patience, record."""
+    def check(self, trainer, pl_module, batch_idx: int | None, start: bool = False) -> None:
+        """One check: score the weights, keep the model if it is the best, stop when out of patience, record.
+        `start`: the check of the starting model, before any step."""
         result = self.validation(trainer, pl_module)
         improved = self.selection.update(result.score, result.tie_break)
         if not improved and self.selection.out_of_patience:
@@ -173,7 +180,7 @@ class TrainingChecks(pl.Callback):
             if improved:
                 self.models.write(Path(self.config.save_model_path), pl_module.model, training)
             if self.config.save_every_check:
-                label = "epoch_end" if batch_idx is None else f"b{batch_idx:06d}"
+                label = "start" if start else "epoch_end" if batch_idx is None else f"b{batch_idx:06d}"
                 self.models.write(self.run_dir / "checks" / f"model_e{self.epoch}_{label}.safetensors",
                                   pl_module.model, training)
         where = {"epoch": self.epoch, "batch": self.batches_done, "step": trainer.global_step,

@@ -149,6 +149,10 @@ class TrainConfig:
         None, "for genomes that annotate no UTRs: their intergenic labels mean 'intergenic or UTR' only within "
         "this many bases of a gene, plain intergenic farther away (default: everywhere)", "--utr-reach",
         group=_OPTIMISATION, metavar="BP")
+    check_starting_model: str = _option(
+        "auto", "score the starting model before the first step, as check 1, so that a run in which no later "
+        "check beats it keeps it: yes, no, or auto (default: yes when fine-tuning a pretrained model)",
+        "--check-starting-model", group=_OPTIMISATION, choices=("auto", "yes", "no"))
     decoder_statistics: str = _option(
         "auto", "fit the genome decoder's statistics (lengths, splice sites, codons) on the training labels and "
         "store them in the saved model, which annotate then decodes with: yes, no, or auto (default: yes when "
@@ -267,6 +271,11 @@ class TrainConfig:
                 return "coverage"
             return "head+hidden" if (self.post_coverage_hidden_layer and not self.upstream_fine_tune) else "head"
         return "whole"
+
+    def checks_starting_model(self) -> bool:
+        if self.check_starting_model == "auto":
+            return bool(self.load_model_path)
+        return self.check_starting_model == "yes"
 
     def resolved_run_dir(self) -> Path:
         return Path(self.run_dir) if self.run_dir else Path(str(self.save_model_path) + ".run")

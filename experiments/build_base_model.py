@@ -196,7 +196,6 @@ def per_genome_curves(arch: str, work: Path) -> Path:
     """
     import csv
 
-    from helixtune.evaluate.compare import evaluate
     from helixtune.model import model_file
 
     state = STATE / arch
@@ -218,13 +217,8 @@ def per_genome_curves(arch: str, work: Path) -> Path:
         for name in GENOMES:
             if (check, name) in done:
                 continue
-            val = work / f"{name}_validation_data.h5"
-            pred = cache / f"{model.stem}.{name}.h5"
-            if not pred.exists():
-                helixtune("predict", "-l", model, "-t", val, "-p", pred, log=work / "build.log")
-            summary = evaluate(val, pred)["basewise"]["summary"]
             rows.append({"check": check, "cpu_hours": round(cpu.get(check, 0) / 3600, 3), "genome": name,
-                         **{k: summary[k] for k in METRICS}})
+                         **validation_metrics(model, name, work, cache)})
     rows.sort(key=lambda r: (r["check"], r["genome"]))
     with open(out, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=["check", "cpu_hours", "genome", *METRICS])
@@ -232,6 +226,18 @@ def per_genome_curves(arch: str, work: Path) -> Path:
         writer.writerows(rows)
     _plot_per_genome(rows, state / "per_genome_validation.png", arch)
     return out
+
+
+def validation_metrics(model: Path, genome: str, work: Path, cache: Path) -> dict:
+    """Base-wise validation metrics (`METRICS`) of `model` on one genome's validation sequences."""
+    from helixtune.evaluate.compare import evaluate
+
+    validation = work / f"{genome}_validation_data.h5"
+    prediction = cache / f"{model.stem}.{md5(model)[:8]}.{genome}.h5"
+    if not prediction.exists():
+        helixtune("predict", "-l", model, "-t", validation, "-p", prediction, log=work / "build.log")
+    summary = evaluate(validation, prediction)["basewise"]["summary"]
+    return {k: summary[k] for k in METRICS}
 
 
 def _plot_per_genome(rows: list[dict], path: Path, arch: str) -> None:
@@ -412,6 +418,22 @@ def _training_cpu_s(model: Path, row: dict) -> float:
     return cpu
 
 
+def _annealing_stage(arch: str, model: Path, work: Path) -> dict:
+    """Provenance of an annealing stage's model: the stage and its command (read back from its run's config)."""
+    if not model.parent.name.startswith("anneal"):
+        return {}
+    import tomllib
+
+    config = tomllib.loads((model.parent / "run" / "config.toml").read_text())
+    weights = config.get("class_weights")
+    command = train_command(arch, work, anneal=config["learning_rate"], stage=model.parent.name,
+                            class_weights=json.dumps(weights) if weights else None)
+    return {"annealing_stage": {"folder": model.parent.name, "command": "helixtune " + shlex.join(command),
+                                "learning_rate": config["learning_rate"], "utr_reach": config.get("utr_reach"),
+                                "class_weights": weights,
+                                "started_from": "the first stage's best model (command above)"}}
+
+
 def ship(arch: str, model: Path, work: Path, data: Path, name: str, decode_params: Path | None = None) -> Path:
     """Copy `model` into the package as `<name>.safetensors` with its provenance `<name>.json` (and
     `decode_params`, calibrated for it, as the genome decoder's bundled parameters)."""
@@ -430,13 +452,9 @@ def ship(arch: str, model: Path, work: Path, data: Path, name: str, decode_param
     _, metadata = model_file.load_model(model)
     chosen = int(metadata["provenance"]["training"]["check"])
     row = next(c for c in checks if int(c["check"]) == chosen)
-    per_genome = {}
-    per_genome_path = state / "per_genome_validation.csv"
-    if per_genome_path.exists():
-        with open(per_genome_path) as handle:
-            for r in csv.DictReader(handle):
-                if int(r["check"]) == chosen:
-                    per_genome[r["genome"]] = {k: float(r[k]) for k in METRICS}
+    cache = work / "check_predictions" / arch
+    cache.mkdir(parents=True, exist_ok=True)
+    per_genome = {name: validation_metrics(model, name, work, cache) for name in GENOMES}
     pombe_path = model.parent / f"pombe.{model.stem}.json"
     progress = json.loads((state / "progress.json").read_text())
     target = REPOSITORY / "src" / "helixtune" / "data" / "models" / f"{name}.safetensors"
@@ -454,6 +472,7 @@ def ship(arch: str, model: Path, work: Path, data: Path, name: str, decode_param
                 "partial genes with an incomplete CDS masked), then helixtune split " + " ".join(SPLIT)
                 + " (whole sequences to validation)",
         "command": "helixtune " + shlex.join(train_command(arch, work)),
+        **_annealing_stage(arch, model, work),
         "build": "python experiments/build_base_model.py data|train|curves|pombe|ship --arch " + arch,
         "cpu_hours": round(_training_cpu_s(model, row) / 3600, 2) if row.get("cpu_s") else progress.get("cpu_hours"),
         "invocations": progress["invocations"],

@@ -279,6 +279,32 @@ def test_max_steps_finishes_a_run_and_more_steps_extend_it(tiny_data_dir, tmp_pa
     assert path.stat().st_mtime_ns >= before
 
 
+def test_a_tuning_run_goes_on_after_it_and_its_pretrained_model_moved(tiny_base_model, tiny_data_dir, tmp_path):
+    """The run knows its pretrained model by content: moved with its data to another folder (another
+    machine), the same run resumes; another pretrained model is refused."""
+    first = tmp_path / "first"
+    first.mkdir()
+    shutil.copytree(tiny_data_dir, first / "data")
+    shutil.copy(tiny_base_model, first / "base.safetensors")
+
+    def config(root, steps, base="base.safetensors"):
+        return TrainConfig(data_dir=str(root / "data"), save_model_path=str(root / "tuned.safetensors"),
+                           load_model_path=str(root / base), fine_tune_mode="whole", epochs=10, batch_size=2,
+                           val_test_batch_size=2, max_steps=steps, decoder_statistics="no", **WEIGHTS)
+
+    train_model(config(first, 1), verbose=False)
+    moved = tmp_path / "moved"
+    first.rename(moved)
+    train_model(config(moved, 2), verbose=False)
+    rows = _rows(moved / "tuned.safetensors.run" / "metrics.csv")
+    assert [int(r["step"]) for r in rows] == [0, 1, 2]  # went on: no second start check, no restart
+    shutil.copy(moved / "tuned.safetensors", moved / "other.safetensors")
+    from helixtune.errors import HelixtuneError
+
+    with pytest.raises(HelixtuneError, match="started with different options.*load_model_md5"):
+        train_model(config(moved, 3, base="other.safetensors"), verbose=False)
+
+
 def test_max_time_stops_a_run_and_the_same_command_goes_on(tiny_data_dir, tmp_path, capsys):
     path = tmp_path / "m.safetensors"
     args = ["train", "-d", str(tiny_data_dir), "-s", str(path), *TINY_ARGS, "-e", "2", "-b", "2",

@@ -287,7 +287,7 @@ class TrainConfig:
         """The options that must not change when a run is resumed (they define what is being trained)."""
         keys = ("data_dir", "cnn_layers", "lstm_layers", "units", "filter_depth", "kernel_size", "pool_size",
                 "dropout1", "dropout2", "predict_phase", "batch_size", "class_weights", "transition_weights",
-                "utr_reach", "load_model_path", "fine_tune_resume", "input_coverage", "coverage_norm",
+                "utr_reach", "fine_tune_resume", "input_coverage", "coverage_norm",
                 "post_coverage_hidden_layer", "hidden_units", "upstream_fine_tune", "seed", "optimizer",
                 "head_init")
         out = {k: getattr(self, k) for k in keys if k != "data_dir"}
@@ -302,5 +302,10 @@ class TrainConfig:
         except InputFileError:  # no data (yet): the training run reports that itself
             out["data_files"] = [str(self.data_dir)]
         if self.load_model_path:
-            out["load_model_path"] = str(Path(self.load_model_path).resolve())
+            # by content, not by path: a tuning run goes on where its checkout and pretrained model now live
+            from helixtune.data import resolve_model_path
+            from helixtune.model.model_file import file_md5
+
+            model = Path(resolve_model_path(self.load_model_path))
+            out["load_model_md5"] = file_md5(model) if model.is_file() else str(model)
         return out

@@ -49,6 +49,9 @@ def _decide_resume(config: TrainConfig, checkpoint: Path) -> str:
     if "data_dir" in old and "data_files" not in old:  # a checkpoint from before runs could move
         new.pop("data_files")
         new["data_dir"] = str(Path(config.data_dir).resolve())
+    if "load_model_path" in old and "load_model_md5" in new:  # from before the pretrained model could move
+        new.pop("load_model_md5")
+        new["load_model_path"] = str(Path(config.load_model_path).resolve())
     changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     if changed:
         raise HelixtuneError(f"{checkpoint}: the run there was started with different options ({', '.join(changed)}); "

@@ -70,7 +70,6 @@ ARCHITECTURES = {
 # validation every ~15 CPU-minutes and a full checkpoint every ~5 (at one thread, bfloat16 autocast)
 METRICS = ("genic_f1", "cds_intron_f1", "cds_f1", "intron_f1", "phase_f1")  # of the per-genome curves
 CADENCE = {"small": (250, 80), "mid": (150, 50), "released": (100, 30)}
-UTR_REACH = 500  # bp: fungal UTRs are mostly shorter (S. cerevisiae medians about 50 bp 5', 100-150 bp 3')
 ANNEAL_GENE_CHECK_BP = 20_000_000  # more than all validation sequences: every genome's genes count
 TRAIN_OPTIONS = ["--batch-size", "8", "--val-test-batch-size", "16", "--epochs", "200", "--patience", "12",
                  "--class-weights", "[0.7, 1.6, 1.2, 1.2]", "--transition-weights", "[1, 12, 3, 1, 12, 3]",
@@ -119,10 +118,11 @@ def _in_repository(path: Path) -> str:
 
 
 def train_command(arch: str, work: Path, cadence: tuple[int, int] | None = None,
-                  anneal: float | None = None, stage: str = "anneal", class_weights: str | None = None) -> list[str]:
+                  anneal: float | None = None, stage: str = "anneal", class_weights: str | None = None,
+                  utr_reach: int | None = None) -> list[str]:
     """The run's `helixtune train` command. `anneal`: the second stage, once the first stopped improving at
     its learning rate: the first stage's best model trained on at this lower rate (its own run in `stage`/;
-    variants side by side in folders of their own, e.g. with other `class_weights`)."""
+    variants side by side in folders of their own, e.g. with other `class_weights` or a `utr_reach`)."""
     state = STATE / arch
     check_every, checkpoint_every = cadence or CADENCE[arch]
     if anneal is None:
@@ -137,9 +137,11 @@ def train_command(arch: str, work: Path, cadence: tuple[int, int] | None = None,
         # the last --learning-rate wins. Base-wise genic F1 flattened in the first stage while intron F1 and
         # the decoded genes still moved, so this stage keeps the check whose decoded genes (annotate's decoder,
         # on every validation sequence) are best
-        # UTR only near genes: the first stage let the network call every intergenic base UTR (docs/training.md)
+        # --utr-reach 500 (UTR only near genes) was tried here: S. pombe's base-wise genic F1 rose from 0.82 to
+        # 0.91, but introns and decoded genes fell (docs/models.md), so it is a variant, not the recipe
         after = ["--learning-rate", str(anneal), "--select-by", "gene-f1", "--gene-check-decoder", "genome",
-                 "--gene-check-bp", str(ANNEAL_GENE_CHECK_BP), "--utr-reach", str(UTR_REACH),
+                 "--gene-check-bp", str(ANNEAL_GENE_CHECK_BP),
+                 *(["--utr-reach", str(utr_reach)] if utr_reach is not None else []),
                  *(["--class-weights", class_weights] if class_weights else [])]
     return ["train", "--data-dir", _in_repository(work / "train_dir"), *where,
             "--check-every-nth-batch", str(check_every), "--checkpoint-every-nth-batch", str(checkpoint_every),
@@ -148,14 +150,15 @@ def train_command(arch: str, work: Path, cadence: tuple[int, int] | None = None,
 
 def train(arch: str, work: Path, hours: float | None, threads: int, accelerator: str,
           cadence: tuple[int, int] | None = None, anneal: float | None = None, stage: str = "anneal",
-          class_weights: str | None = None) -> int:
+          class_weights: str | None = None, utr_reach: int | None = None) -> int:
     """Continue the run (or its annealing stage) for at most `hours` of wall time; a stop loses at most one
     checkpoint interval."""
     state = STATE / arch
     folder = state / stage if anneal is not None else state
     folder.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    command = [sys.executable, "-m", "helixtune", *train_command(arch, work, cadence, anneal, stage, class_weights),
+    command = [sys.executable, "-m", "helixtune",
+               *train_command(arch, work, cadence, anneal, stage, class_weights, utr_reach),
                "--accelerator", accelerator]
     print("$ " + shlex.join(command), flush=True)
     started, cpu_before = time.time(), os.times()
@@ -181,7 +184,8 @@ def train(arch: str, work: Path, hours: float | None, threads: int, accelerator:
                                     "machine": f"{platform.machine()}, {os.cpu_count()} cores",
                                     "exit_code": process.returncode,
                                     **({"stage": f"{stage}: learning rate {anneal:g}"
-                                       + (f", class weights {class_weights}" if class_weights else "")}
+                                       + (f", class weights {class_weights}" if class_weights else "")
+                                       + (f", UTR reach {utr_reach} bp" if utr_reach is not None else "")}
                                       if anneal is not None else {})})
     progress["cpu_hours"] = round(sum(i["cpu_s"] for i in progress["invocations"]) / 3600, 3)
     progress_path.write_text(json.dumps(progress, indent=1) + "\n")
@@ -427,7 +431,7 @@ def _annealing_stage(arch: str, model: Path, work: Path) -> dict:
     config = tomllib.loads((model.parent / "run" / "config.toml").read_text())
     weights = config.get("class_weights")
     command = train_command(arch, work, anneal=config["learning_rate"], stage=model.parent.name,
-                            class_weights=json.dumps(weights) if weights else None)
+                            class_weights=json.dumps(weights) if weights else None, utr_reach=config.get("utr_reach"))
     return {"annealing_stage": {"folder": model.parent.name, "command": "helixtune " + shlex.join(command),
                                 "learning_rate": config["learning_rate"], "utr_reach": config.get("utr_reach"),
                                 "class_weights": weights,
@@ -514,6 +518,8 @@ def main() -> int:
     parser.add_argument("--stage", default="anneal", help="train --anneal: the stage's folder (default anneal)")
     parser.add_argument("--class-weights", help="train --anneal: class weights of the stage, e.g. "
                                                 "'[0.7, 1.6, 1.2, 2.4]' (default: the first stage's)")
+    parser.add_argument("--utr-reach", type=int, metavar="BP",
+                        help="train --anneal: train --utr-reach of the stage (default: none, as the first stage)")
     parser.add_argument("--model", type=Path, help="pombe, ship: the model (default: the run's best model)")
     parser.add_argument("--name", default="fungi_base", help="ship: the bundled model's name")
     parser.add_argument("--grid", nargs="+", default=CALIBRATION_GRID, metavar="NAME=V1,V2",
@@ -531,7 +537,7 @@ def main() -> int:
     if args.step == "train":
         cadence = tuple(int(x) for x in args.cadence.split(",")) if args.cadence else None
         return train(args.arch, args.work, args.hours, args.threads, args.accelerator, cadence, args.anneal,
-                     args.stage, args.class_weights)
+                     args.stage, args.class_weights, args.utr_reach)
     if args.step == "curves":
         print(per_genome_curves(args.arch, args.work))
         return 0

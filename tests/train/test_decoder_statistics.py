@@ -55,6 +55,16 @@ def test_a_tuned_model_carries_its_training_labels_decoder_statistics_and_annota
     assert "own decoder statistics" not in capsys.readouterr().err
     assert own.read_text() == given.read_text()
 
+    # predict passes them on, and decode uses them: the same genes again
+    genome, predictions, decoded = tmp_path / "genome.h5", tmp_path / "predictions.h5", tmp_path / "decoded.gff3"
+    assert main(["fasta2h5", "--fasta", str(fasta), "--h5-output-path", str(genome), "--species", "spombe_pieces"]) == 0
+    assert main(["predict", "-l", str(tuned), "-t", str(genome), "-p", str(predictions), "--overlap",
+                 "--threads", "1"]) == 0
+    capsys.readouterr()
+    assert main(["decode", str(genome), str(predictions), str(decoded), "--decoder", "genome", "--threads", "1"]) == 0
+    assert "the statistics the model carries" in capsys.readouterr().err
+    assert decoded.read_text().split("\n", 3)[3] == own.read_text().split("\n", 3)[3]
+
 
 def test_statistics_are_fitted_when_fine_tuning_unless_told():
     assert _fits_decoder_statistics(TrainConfig(data_dir="d", load_model_path="m.safetensors"))

@@ -152,6 +152,7 @@ def run(args) -> int:
         extra = f" (genome decoder; {summary.split_regions} long regions cut; {summary.trimmed_utr_bases:,} UTR bp " \
                 f"without network support trimmed, baseline {summary.utr_baseline_bits:.2f} bits"
         extra += f", {summary.hinted_junctions} RNA-seq junctions as hints" if kwargs.get("hints_bam") else ""
+        extra += "; the statistics the model carries, fitted on its training labels" if summary.model_statistics else ""
         extra += f"; {summary.adapted})" if summary.adapted else ")"
     print(f"decoded {summary.regions} candidate regions ({summary.region_bases:,} bp) on {summary.sequences} "
           f"sequences into {summary.genes} genes{extra}: {kwargs['out_gff3']}", file=sys.stderr)

@@ -61,3 +61,18 @@ def with_model_params(options: DecodeOptions, metadata: dict) -> tuple[DecodeOpt
     if params is None:
         return options, False
     return dataclasses.replace(options, params=params), True
+
+
+def predictions_decode_params(predictions_h5):
+    """The genome-decoder parameters a predictions file carries from its model (`predict` copies them), or None."""
+    import json
+
+    from helixtune import h5layout
+    from helixtune.decode.params import DecodeParams
+
+    with h5layout.open_h5(predictions_h5) as h5:
+        text = h5.attrs.get(MODEL_PARAMS_KEY)
+    if text is None:
+        return None
+    text = text.decode() if isinstance(text, bytes) else str(text)
+    return DecodeParams.from_json(json.loads(text), f"{predictions_h5}: the model's decode_params")

@@ -48,6 +48,7 @@ class DecodeSummary:
     utr_baseline_bits: float = 0.0  # genome decoder: the network's typical UTR:intergenic log-odds (>= 0)
     trimmed_utr_bases: int = 0  # genome decoder: UTR bases the network did not support, made intergenic
     adapted: str = ""  # genome decoder: whether (and on what) the statistics were refitted to this genome
+    model_statistics: bool = False  # genome decoder: it used the statistics the model carries (from predict)
 
 
 class _Inline:
@@ -111,8 +112,8 @@ def decode_to_gff3(genome_h5, predictions_h5, out_gff3, window_size: int | None 
     decoder "helixerpost" (default) writes GFF3 byte-identical to HelixerPost's; `cost_model`: "head"
     (current upstream, default), "corrected" (codon position 2 costed like the others) or "b674af9"
     (upstream before 2024-10-28). decoder "genome" checks splice sites and start codons against the sequence
-    and uses lineage length statistics: `params` is a `DecodeParams`, a parameter file, or None for the
-    bundled fungal parameters; `hints_bam`: RNA-seq BAM files whose spliced reads support introns, read with
+    and uses lineage length statistics: `params` is a `DecodeParams`, a parameter file, or None for those the
+    predictions carry from their model (train --decoder-statistics), else the bundled fungal ones; `hints_bam`: RNA-seq BAM files whose spliced reads support introns, read with
     `strandedness` (as add-coverage); `adapt`: refit the statistics on a first pass over this genome (None:
     only with the bundled parameters), `adapted_params_out`: save the refitted parameters there.
 
@@ -127,12 +128,18 @@ def decode_to_gff3(genome_h5, predictions_h5, out_gff3, window_size: int | None 
         raise HelixtuneError(f"unknown decoder '{decoder}' (choose from {', '.join(DECODERS)})")
     if decoder == "genome":
         from helixtune.decode.genome_pipeline import decode_genome
+        from helixtune.decode.options import predictions_decode_params
 
-        return decode_genome(genome_h5, predictions_h5, out_gff3, window_size=window_size,
+        carried = predictions_decode_params(predictions_h5) if params is None else None
+        if carried is not None:  # a model tuned on labels carries its species' statistics; predict passes them on
+            params = carried
+        summary = decode_genome(genome_h5, predictions_h5, out_gff3, window_size=window_size,
                              edge_threshold=edge_threshold, peak_threshold=peak_threshold,
                              min_coding_length=min_coding_length, species=species, threads=threads,
                              show_progress=show_progress, params=params, hints_bam=hints_bam,
                              strandedness=strandedness, adapt=adapt, adapted_params_out=adapted_params_out)
+        summary.model_statistics = carried is not None
+        return summary
     if adapt:
         raise HelixtuneError("adapting to the genome (--adapt-to-genome) needs the genome decoder (--decoder genome)")
     if hints_bam:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import queue
 import threading
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import numpy as np
 
 from helixtune import h5layout
 from helixtune.atomic import atomic_output
+from helixtune.decode.options import MODEL_PARAMS_KEY
 from helixtune.errors import HelixtuneError
 from helixtune.progress import progress_bar
 from helixtune.predict import overlap as ov
@@ -154,9 +156,10 @@ def _overlap_blocks(source: PredictionInput, offset: int, core: int, block_chunk
 
 def predict_file(model, test_data, output_path, options: PredictOptions | None = None, *,
                  model_path=None, model_config_attr: str = "", model_md5sum: str | None = None,
-                 coverage_datasets: list[str] | None = None) -> PredictSummary:
+                 coverage_datasets: list[str] | None = None, decode_params: dict | None = None) -> PredictSummary:
     """Predict every row of `test_data` with `model`; write `output_path` atomically, in upstream's layout
-    (docs/file-formats.md)."""
+    (docs/file-formats.md). `decode_params`: the genome-decoder parameters the model carries, passed on to
+    `decode` in the file's attributes."""
     import time
 
     options = options or PredictOptions()
@@ -202,6 +205,8 @@ def predict_file(model, test_data, output_path, options: PredictOptions | None =
             out.attrs["precision"] = ("float16-autocast" if options.mixed_precision and engine.device.type == "cuda"
                                       else engine.precision)
             out.attrs["overlap"] = (f"offset {offset}, core length {core}" if options.overlap else "none")
+            if decode_params:
+                out.attrs[MODEL_PARAMS_KEY] = json.dumps(decode_params)
             from helixtune import __version__
             out.attrs["helixtune_version"] = __version__
         seconds = time.perf_counter() - started
@@ -276,4 +281,5 @@ def predict(model_path, test_data, output_path, options: PredictOptions | None =
     absolute = Path(loaded.path).resolve()  # the file actually loaded (also for bundled model names)
     return predict_file(loaded.model, test_data, output_path, options, model_path=absolute,
                         model_config_attr=loaded.model_config_attr, model_md5sum=model_md5sum_line(absolute),
-                        coverage_datasets=loaded.coverage_datasets)
+                        coverage_datasets=loaded.coverage_datasets,
+                        decode_params=loaded.metadata.get(MODEL_PARAMS_KEY))

@@ -297,7 +297,7 @@ def test_a_tuning_run_goes_on_after_it_and_its_pretrained_model_moved(tiny_base_
     first.rename(moved)
     train_model(config(moved, 2), verbose=False)
     rows = _rows(moved / "tuned.safetensors.run" / "metrics.csv")
-    assert [int(r["step"]) for r in rows] == [0, 1, 2]  # went on: no second start check, no restart
+    assert [int(r["step"]) for r in rows] == [1, 2]  # went on where it stopped
     shutil.copy(moved / "tuned.safetensors", moved / "other.safetensors")
     from helixtune.errors import HelixtuneError
 
@@ -368,8 +368,7 @@ def test_select_by_a_gene_level_metric_runs_the_decoder_at_every_check(micromona
                             epochs=1, batch_size=2, val_test_batch_size=2, check_every_nth_batch=1, patience=10,
                             select_by="cds-exon-f1", seed=1), verbose=False)
     rows = _rows(tmp_path / "tuned.safetensors.run" / "metrics.csv")
-    # check 1 scores the starting model (step 0), then one check per step
-    assert [int(r["step"]) for r in rows] == [0, 1, 2]
+    assert [int(r["step"]) for r in rows] == [1, 2]  # one check per step
     assert all(float(r["gene_check_s"]) >= 0 and int(r["predicted_genes"]) > 0 for r in rows)
     scores = [float(r["cds_exon_f1"]) for r in rows]
     _, metadata = model_file.load_model(path)
@@ -406,7 +405,7 @@ def test_gene_level_selection_keeps_the_best_check_not_the_best_genic_f1(tiny_da
     assert all(torch.equal(saved[k], expected[k]) for k in expected)
 
 
-@pytest.mark.parametrize("check_start", ["auto", "no"])
+@pytest.mark.parametrize("check_start", ["auto", "no"])  # auto: yes when tuning a pretrained model
 def test_a_tuning_run_keeps_its_starting_model_when_no_check_beats_it(tiny_base_model, tiny_data_dir, tmp_path,
                                                                      monkeypatch, check_start):
     """Fine-tuning scores its starting model first (check 1, step 0); scripted gene-level scores in which no

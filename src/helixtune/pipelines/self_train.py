@@ -329,7 +329,7 @@ def _fine_tune(r: Round) -> dict:
                          # pseudolabels are the decoder's own genes: their statistics are the adapted ones it
                          # decoded them with, and annotate adapts to the genome afresh
                          decoder_statistics="no",
-                         # the base model's genes are the pseudolabels: scored against them it would always win
+                         # never: the base model's genes are the pseudolabels, scored against them it would win
                          check_starting_model="no",
                          command=f"helixtune self-train --fasta {r.fasta} --load-model-path {r.base_model} "
                                  f"--out {r.out_dir}")

@@ -376,11 +376,11 @@ def test_select_by_a_gene_level_metric_runs_the_decoder_at_every_check(micromona
     assert metadata["provenance"]["training"]["selected_by"] == "cds-exon-f1"
 
 
-def test_gene_level_selection_keeps_the_best_check_not_the_best_genic_f1(tiny_data_dir, tmp_path, monkeypatch):
-    """The selection logic on a real tiny run, with the gene-level scores scripted: the 2nd of 4 checks wins."""
+def _script_gene_checks(monkeypatch, scores) -> None:
+    """Gene-level checks that return `scores` in turn, in place of decoding (the selection logic alone)."""
     from helixtune.train import gene_check
 
-    scripted = iter([0.2, 0.6, 0.4, 0.5])
+    scripted = iter(scores)
 
     class ScriptedCheck:
         def __init__(self, *args, **kwargs):
@@ -391,6 +391,11 @@ def test_gene_level_selection_keeps_the_best_check_not_the_best_genic_f1(tiny_da
             return {"cds_exon_f1": score, "gene_f1": score, "genes": 10, "reference_genes": 10, "seconds": 0.0}
 
     monkeypatch.setattr(gene_check, "GeneLevelCheck", ScriptedCheck)
+
+
+def test_gene_level_selection_keeps_the_best_check_not_the_best_genic_f1(tiny_data_dir, tmp_path, monkeypatch):
+    """The selection logic on a real tiny run, with the gene-level scores scripted: the 2nd of 4 checks wins."""
+    _script_gene_checks(monkeypatch, [0.2, 0.6, 0.4, 0.5])
     path = tmp_path / "m.safetensors"
     train_model(TrainConfig(data_dir=str(tiny_data_dir), save_model_path=str(path), epochs=2, batch_size=2,
                             val_test_batch_size=2, check_every_nth_batch=1, patience=10, select_by="gene-f1",
@@ -410,19 +415,7 @@ def test_a_tuning_run_keeps_its_starting_model_when_no_check_beats_it(tiny_base_
                                                                      monkeypatch, check_start):
     """Fine-tuning scores its starting model first (check 1, step 0); scripted gene-level scores in which no
     later check beats it hand back the starting weights. Without that check the best later one is kept."""
-    from helixtune.train import gene_check
-
-    scripted = iter([0.6, 0.4, 0.5] if check_start == "auto" else [0.4, 0.5])
-
-    class ScriptedCheck:
-        def __init__(self, *args, **kwargs):
-            pass
-
-        def __call__(self, model):
-            score = next(scripted)
-            return {"cds_exon_f1": score, "gene_f1": score, "genes": 10, "reference_genes": 10, "seconds": 0.0}
-
-    monkeypatch.setattr(gene_check, "GeneLevelCheck", ScriptedCheck)
+    _script_gene_checks(monkeypatch, [0.6, 0.4, 0.5] if check_start == "auto" else [0.4, 0.5])
     path = tmp_path / "tuned.safetensors"
     train_model(TrainConfig(data_dir=str(tiny_data_dir), save_model_path=str(path),
                             load_model_path=str(tiny_base_model), fine_tune_mode="whole", epochs=1, batch_size=2,

@@ -53,16 +53,6 @@ def model_decode_params(metadata: dict):
     return DecodeParams.from_json(document, "the model's decode_params") if document else None
 
 
-def with_model_params(options: DecodeOptions, metadata: dict) -> tuple[DecodeOptions, bool]:
-    """`options` with the model's own genome-decoder parameters where none were given; (options, whether)."""
-    if options.decoder != "genome" or options.params is not None:
-        return options, False
-    params = model_decode_params(metadata)
-    if params is None:
-        return options, False
-    return dataclasses.replace(options, params=params), True
-
-
 def predictions_decode_params(predictions_h5):
     """The genome-decoder parameters a predictions file carries from its model (`predict` copies them), or None."""
     import json

@@ -113,8 +113,9 @@ def decode_to_gff3(genome_h5, predictions_h5, out_gff3, window_size: int | None 
     (current upstream, default), "corrected" (codon position 2 costed like the others) or "b674af9"
     (upstream before 2024-10-28). decoder "genome" checks splice sites and start codons against the sequence
     and uses lineage length statistics: `params` is a `DecodeParams`, a parameter file, or None for those the
-    predictions carry from their model (train --decoder-statistics), else the bundled fungal ones; `hints_bam`: RNA-seq BAM files whose spliced reads support introns, read with
-    `strandedness` (as add-coverage); `adapt`: refit the statistics on a first pass over this genome (None:
+    predictions carry from their model (train --decoder-statistics), else the bundled fungal ones;
+    `hints_bam`: RNA-seq BAM files whose spliced reads support introns, read with `strandedness` (as
+    add-coverage); `adapt`: refit the statistics on a first pass over this genome (None:
     only with the bundled parameters), `adapted_params_out`: save the refitted parameters there.
 
     `options`: a `DecodeOptions` (decode/options.py) whose fields take the place of the keywords of the

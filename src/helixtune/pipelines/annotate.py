@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from helixtune.decode.options import DecodeOptions, with_model_params
+from helixtune.decode.options import DecodeOptions
 from helixtune.errors import HelixtuneError, InputFileError
 from helixtune.genome.lengths import subsequence_length as _subsequence_length
 
@@ -107,9 +107,6 @@ def annotate(fasta, model_path, gff_output_path, species: str | None = None, sub
         raise HelixtuneError(f"{model_path}: the model takes no coverage input, so --bam would be ignored")
     length = choose_subsequence_length(subsequence_length, lineage, loaded, pool_size)
     species = species or default_species(fasta)
-    # a model tuned on a species' labels carries that species' decoder statistics (train --decoder-statistics)
-    decode_options, own_params = with_model_params(decode_options or DecodeOptions(decoder=ANNOTATE_DECODER),
-                                                   loaded.metadata)
     del loaded
     options = PredictOptions(batch_size=batch_size, overlap=overlap, overlap_offset=overlap_offset,
                              overlap_core_length=overlap_core_length, device=device, threads=threads,
@@ -139,9 +136,13 @@ def annotate(fasta, model_path, gff_output_path, species: str | None = None, sub
 
         predict(model_path, genome_h5, predictions_h5, options, pretrained_model_path=pretrained_model_path)
         predicted_at = time.perf_counter()
-        _log("annotate: decoding gene models" + (" with the model's own decoder statistics" if own_params else ""))
+        _log("annotate: decoding gene models")
+        # a model tuned on a species' labels carries its statistics (train --decoder-statistics); predict wrote
+        # them into the predictions, and the genome decoder uses them when the options give no parameters
         decoded = decode_to_gff3(genome_h5, predictions_h5, gff_output_path, species=species, threads=threads,
-                                 options=decode_options)
+                                 options=decode_options or DecodeOptions(decoder=ANNOTATE_DECODER))
+        if decoded.model_statistics:
+            _log("annotate: decoded with the model's own decoder statistics")
         done = time.perf_counter()
     return AnnotateSummary(str(gff_output_path), species, length, encoded.n_sequences, encoded.n_bases,
                            decoded.genes, encoded_at - started, predicted_at - encoded_at, done - predicted_at)

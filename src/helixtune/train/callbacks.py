@@ -83,6 +83,7 @@ class TrainingChecks(pl.Callback):
     def __init__(self, config, val_loader, batch_sampler, run_dir: Path, model_metadata: dict,
                  verbose: bool = True, gene_check=None):
         self.config = config
+        self.identity = config.identity()  # once: it hashes the pretrained model; every checkpoint records it
         self.run_dir = Path(run_dir)
         self.batch_sampler = batch_sampler
         self.validation = ValidationCheck(val_loader, config.select_by, gene_check)
@@ -114,7 +115,7 @@ class TrainingChecks(pl.Callback):
         return {**self.selection.state_dict(), "history": self.metrics.history,
                 "epoch": self.epoch, "batches_done": self.batches_done, "batches_per_epoch": len(self.batch_sampler),
                 "finished": self.finished, "step": self.step, "elapsed": self.clock.elapsed(),
-                "cpu": self.clock.cpu_seconds(), "identity": self.config.identity(),
+                "cpu": self.clock.cpu_seconds(), "identity": self.identity,
                 "loss_sum": self.metrics.loss_sum, "loss_batches": self.metrics.loss_batches,
                 "rng": rng_state()}
 

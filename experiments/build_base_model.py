@@ -32,6 +32,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -117,48 +118,68 @@ def _in_repository(path: Path) -> str:
     return os.path.relpath(Path(path).resolve(), REPOSITORY)
 
 
+@dataclass
+class Stage:
+    """An annealing stage: the first stage's best model trained on at learning rate `anneal`, in its own run in
+    `folder`/; variants side by side in folders of their own, with other `class_weights`, a `utr_reach`,
+    training files drawn alike (`balance`: each genome a quarter of every epoch) or checks chosen by the mean of
+    the genomes' gene F1 (`per_genome`) instead of the F1 of all validation genes (three quarters yeast)."""
+    anneal: float
+    folder: str = "anneal"
+    class_weights: str | None = None
+    utr_reach: int | None = None
+    balance: bool = False
+    per_genome: bool = False
+
+    def describe(self) -> str:
+        return ", ".join([f"{self.folder}: learning rate {self.anneal:g}"]
+                         + ([f"class weights {self.class_weights}"] if self.class_weights else [])
+                         + ([f"UTR reach {self.utr_reach} bp"] if self.utr_reach is not None else [])
+                         + (["genomes balanced"] if self.balance else [])
+                         + (["checks by mean per-genome gene F1"] if self.per_genome else []))
+
+
 def train_command(arch: str, work: Path, cadence: tuple[int, int] | None = None,
-                  anneal: float | None = None, stage: str = "anneal", class_weights: str | None = None,
-                  utr_reach: int | None = None) -> list[str]:
-    """The run's `helixtune train` command. `anneal`: the second stage, once the first stopped improving at
-    its learning rate: the first stage's best model trained on at this lower rate (its own run in `stage`/;
-    variants side by side in folders of their own, e.g. with other `class_weights` or a `utr_reach`)."""
+                  stage: Stage | None = None) -> list[str]:
+    """The run's `helixtune train` command: the first stage, or an annealing `stage` once the first stopped
+    improving at its learning rate."""
     state = STATE / arch
     check_every, checkpoint_every = cadence or CADENCE[arch]
-    if anneal is None:
+    if stage is None:
         where = ["--save-model-path", _in_repository(state / "best.safetensors"),
                  "--run-dir", _in_repository(state / "run"),
                  *(x for key, value in ARCHITECTURES[arch].items() for x in (f"--{key}", str(value)))]
         after = []
     else:
-        where = ["--save-model-path", _in_repository(state / stage / "best.safetensors"),
-                 "--run-dir", _in_repository(state / stage / "run"),
+        where = ["--save-model-path", _in_repository(state / stage.folder / "best.safetensors"),
+                 "--run-dir", _in_repository(state / stage.folder / "run"),
                  "--load-model-path", _in_repository(state / "best.safetensors"), "--fine-tune-mode", "whole"]
         # the last --learning-rate wins. Base-wise genic F1 flattened in the first stage while intron F1 and
         # the decoded genes still moved, so this stage keeps the check whose decoded genes (annotate's decoder,
         # on every validation sequence) are best
         # --utr-reach 500 (UTR only near genes) was tried here: S. pombe's base-wise genic F1 rose from 0.82 to
         # 0.91, but introns and decoded genes fell (docs/models.md), so it is a variant, not the recipe
-        after = ["--learning-rate", str(anneal), "--select-by", "gene-f1", "--gene-check-decoder", "genome",
+        after = ["--learning-rate", str(stage.anneal), "--select-by", "gene-f1", "--gene-check-decoder", "genome",
                  "--gene-check-bp", str(ANNEAL_GENE_CHECK_BP),
-                 *(["--utr-reach", str(utr_reach)] if utr_reach is not None else []),
-                 *(["--class-weights", class_weights] if class_weights else [])]
+                 *(["--gene-check-average", "per-file"] if stage.per_genome else []),
+                 *(["--balance-training-files"] if stage.balance else []),
+                 *(["--utr-reach", str(stage.utr_reach)] if stage.utr_reach is not None else []),
+                 *(["--class-weights", stage.class_weights] if stage.class_weights else [])]
     return ["train", "--data-dir", _in_repository(work / "train_dir"), *where,
             "--check-every-nth-batch", str(check_every), "--checkpoint-every-nth-batch", str(checkpoint_every),
             *TRAIN_OPTIONS, *after]
 
 
 def train(arch: str, work: Path, hours: float | None, threads: int, accelerator: str,
-          cadence: tuple[int, int] | None = None, anneal: float | None = None, stage: str = "anneal",
-          class_weights: str | None = None, utr_reach: int | None = None) -> int:
+          cadence: tuple[int, int] | None = None, stage: Stage | None = None) -> int:
     """Continue the run (or its annealing stage) for at most `hours` of wall time; a stop loses at most one
     checkpoint interval."""
     state = STATE / arch
-    folder = state / stage if anneal is not None else state
+    folder = state / stage.folder if stage is not None else state
     folder.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     command = [sys.executable, "-m", "helixtune",
-               *train_command(arch, work, cadence, anneal, stage, class_weights, utr_reach),
+               *train_command(arch, work, cadence, stage),
                "--accelerator", accelerator]
     print("$ " + shlex.join(command), flush=True)
     started, cpu_before = time.time(), os.times()
@@ -183,10 +204,7 @@ def train(arch: str, work: Path, hours: float | None, threads: int, accelerator:
                                     "threads": threads, "accelerator": accelerator,
                                     "machine": f"{platform.machine()}, {os.cpu_count()} cores",
                                     "exit_code": process.returncode,
-                                    **({"stage": f"{stage}: learning rate {anneal:g}"
-                                       + (f", class weights {class_weights}" if class_weights else "")
-                                       + (f", UTR reach {utr_reach} bp" if utr_reach is not None else "")}
-                                      if anneal is not None else {})})
+                                    **({"stage": stage.describe()} if stage is not None else {})})
     progress["cpu_hours"] = round(sum(i["cpu_s"] for i in progress["invocations"]) / 3600, 3)
     progress_path.write_text(json.dumps(progress, indent=1) + "\n")
     print(f"{arch}: {progress['cpu_hours']} CPU-hours in total", flush=True)
@@ -430,11 +448,14 @@ def _annealing_stage(arch: str, model: Path, work: Path) -> dict:
 
     config = tomllib.loads((model.parent / "run" / "config.toml").read_text())
     weights = config.get("class_weights")
-    command = train_command(arch, work, anneal=config["learning_rate"], stage=model.parent.name,
-                            class_weights=json.dumps(weights) if weights else None, utr_reach=config.get("utr_reach"))
+    stage = Stage(config["learning_rate"], model.parent.name, json.dumps(weights) if weights else None,
+                  config.get("utr_reach"), bool(config.get("balance_training_files")),
+                  config.get("gene_check_average") == "per-file")
+    command = train_command(arch, work, stage=stage)
     return {"annealing_stage": {"folder": model.parent.name, "command": "helixtune " + shlex.join(command),
                                 "learning_rate": config["learning_rate"], "utr_reach": config.get("utr_reach"),
-                                "class_weights": weights,
+                                "class_weights": weights, "genomes_balanced": stage.balance,
+                                "checks_by_mean_per_genome_gene_f1": stage.per_genome,
                                 "started_from": "the first stage's best model (command above)"}}
 
 
@@ -520,6 +541,11 @@ def main() -> int:
                                                 "'[0.7, 1.6, 1.2, 2.4]' (default: the first stage's)")
     parser.add_argument("--utr-reach", type=int, metavar="BP",
                         help="train --anneal: train --utr-reach of the stage (default: none, as the first stage)")
+    parser.add_argument("--balance-genomes", action="store_true",
+                        help="train --anneal: every genome a quarter of each epoch (train --balance-training-files)")
+    parser.add_argument("--per-genome-checks", action="store_true",
+                        help="train --anneal: keep the check with the best mean of the genomes' gene F1 "
+                             "(train --gene-check-average per-file)")
     parser.add_argument("--model", type=Path, help="pombe, ship: the model (default: the run's best model)")
     parser.add_argument("--name", default="fungi_base", help="ship: the bundled model's name")
     parser.add_argument("--grid", nargs="+", default=CALIBRATION_GRID, metavar="NAME=V1,V2",
@@ -536,8 +562,9 @@ def main() -> int:
         return 0
     if args.step == "train":
         cadence = tuple(int(x) for x in args.cadence.split(",")) if args.cadence else None
-        return train(args.arch, args.work, args.hours, args.threads, args.accelerator, cadence, args.anneal,
-                     args.stage, args.class_weights, args.utr_reach)
+        stage = None if args.anneal is None else Stage(args.anneal, args.stage, args.class_weights, args.utr_reach,
+                                                       args.balance_genomes, args.per_genome_checks)
+        return train(args.arch, args.work, args.hours, args.threads, args.accelerator, cadence, stage)
     if args.step == "curves":
         print(per_genome_curves(args.arch, args.work))
         return 0

@@ -109,6 +109,27 @@ def test_batch_sampler_epochs_resume_and_ranks():
     assert set(sum(per_rank[0] + per_rank[1], [])) == set(range(10))
 
 
+def test_balanced_epochs_draw_every_file_alike():
+    """--balance-training-files: an epoch keeps its length and takes an equal share from every file; a small
+    file's samples all come once before any comes twice, a large file's are a fresh subset each epoch."""
+    sizes = [3, 40, 0, 17]  # 60 samples; the empty file gets nothing
+    sampler = EpochBatchSampler(60, 8, seed=2, file_sizes=sizes)
+    offsets = np.cumsum([0] + sizes)
+    for epoch in (0, 1):
+        order = sampler.order(epoch)
+        assert len(order) == 60
+        files = np.searchsorted(offsets, order, side="right") - 1
+        assert np.bincount(files, minlength=4).tolist() == [20, 20, 0, 20]
+        small = np.bincount(order[files == 0], minlength=3)
+        assert small.min() >= 6 and small.max() <= 7  # 20 draws of 3 samples: each 6 or 7 times
+        assert len(set(order[files == 1].tolist())) == 20  # 20 of 40, none twice
+        assert set(order[files == 3].tolist()) == set(range(43, 60))  # all 17, three of them twice
+        assert sampler.order(epoch).tolist() == order.tolist()  # reproducible from (seed, epoch)
+    assert sampler.order(0).tolist() != sampler.order(1).tolist()
+    with pytest.raises(ValueError, match="do not add up"):
+        EpochBatchSampler(61, 8, file_sizes=sizes)
+
+
 def test_coverage_inputs_are_raw_counts_after_dna(shared_data):
     import h5py
 

@@ -82,3 +82,46 @@ def test_the_gene_check_decodes_with_the_chosen_decoder(test_data, copy_rows, tm
     assert other.reference.name == "validation_subset.reference.genome.gff3" and other.reference.exists()
     with pytest.raises(HelixtuneError, match="--gene-check-params needs --gene-check-decoder genome"):
         TrainConfig(data_dir=str(tmp_path), gene_check_decoder="helixerpost", gene_check_params="p.json")
+
+
+def test_a_per_file_gene_check_scores_every_validation_file_alike(test_data, copy_rows, tmp_path):
+    """--gene-check-average per-file: each file's gene F1 (as `evaluate --sequences` gives it on that file's
+    sequences), and their mean as the selection score; pooled F1 stays in the figures."""
+    import h5py
+    import numpy as np
+    import pytest as _pytest
+
+    from helixtune import h5layout
+    from helixtune.data import resolve_model_path
+    from helixtune.evaluate.compare import evaluate
+    from helixtune.model.model_file import load_model
+    from helixtune.train.gene_check import GeneLevelCheck
+
+    folder = tmp_path / "two"
+    folder.mkdir()
+    copy_rows(test_data / "train" / "validation_data.h5", folder / "validation_data_a.h5", [4, 5, 6, 7])
+    # b: both strands of the first 85,536 bp of NW_003315900.1 (plus chunks in training_data, minus in validation)
+    copy_rows(test_data / "train" / "training_data.h5", tmp_path / "plus.h5", [0, 1, 2, 3])
+    copy_rows(test_data / "train" / "validation_data.h5", tmp_path / "minus.h5", [0, 1, 2, 3])
+    with h5py.File(tmp_path / "plus.h5") as plus, h5py.File(tmp_path / "minus.h5") as minus, \
+            h5py.File(folder / "validation_data_b.h5", "w") as both:
+        for name in h5layout.ANNOTATED_DATASETS:
+            data = np.concatenate([plus[name.path][:], minus[name.path][:]])
+            h5layout.create_dataset(both, name, len(data), plus[h5layout.X.path].shape[1], data=data)
+    paths = [folder / "validation_data_a.h5", folder / "validation_data_b.h5"]
+    check = GeneLevelCheck(paths, tmp_path / "check", decoder="genome", threads=1, average="per-file")
+    assert check.files == {"f0_": "validation_data_a", "f1_": "validation_data_b"}
+    model, _ = load_model(resolve_model_path("bundled"))
+    scores = check(model)
+    with h5py.File(check.genome) as h5:
+        seqids = sorted({bytes(s).decode() for s in h5["data/seqids"][:]})
+    expected = []
+    for prefix, name in check.files.items():
+        mine = [s for s in seqids if s.startswith(prefix)]
+        result = evaluate(check.reference, check.work_dir / "check.gff3", sequences=mine)
+        assert scores[f"gene_f1_{name}"] == _pytest.approx(result["features"]["gene"]["f1"])
+        expected.append(result["features"]["gene"]["f1"])
+    assert check.score(scores, "gene-f1") == _pytest.approx(sum(expected) / 2)
+    assert scores["gene_f1"] == evaluate(check.reference, check.work_dir / "check.gff3")["features"]["gene"]["f1"]
+    pooled = GeneLevelCheck(paths, tmp_path / "check", decoder="genome", threads=1)
+    assert pooled.files == {} and pooled.score(scores, "gene-f1") == scores["gene_f1"]

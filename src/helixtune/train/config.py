@@ -10,7 +10,7 @@ from typing import Any
 
 from helixtune.errors import HelixtuneError
 from helixtune.train.finetune import FINE_TUNE_MODES  # the registry: mode name -> how its model is built
-from helixtune.train.gene_check import SELECT_BY
+from helixtune.train.gene_check import GENE_CHECK_AVERAGES, SELECT_BY
 
 COVERAGE_NORM_CHOICES = ("log", "linear", "none")
 
@@ -127,6 +127,10 @@ class TrainConfig:
     gene_check_params: str | None = _option(
         None, "genome-decoder parameters of a gene-level check (default: the bundled ones)", "--gene-check-params",
         group=_OPTIMISATION, metavar="JSON")
+    gene_check_average: str = _option(
+        "pooled", "how a gene-level check scores several validation files: pooled (default: F1 over all their "
+        "genes) or per-file (the mean of each file's F1, so every genome counts alike)", "--gene-check-average",
+        group=_OPTIMISATION, choices=GENE_CHECK_AVERAGES)
     max_time: float | None = _option(  # seconds of training in this invocation; then check, checkpoint, stop
         None, "train at most this long in this invocation (e.g. 90s, 30m, 2h, 1h30m), then check, save the "
         "checkpoint and stop; the same command later goes on from there", "--max-time", group=_OPTIMISATION,
@@ -149,6 +153,10 @@ class TrainConfig:
         None, "for genomes that annotate no UTRs: their intergenic labels mean 'intergenic or UTR' only within "
         "this many bases of a gene, plain intergenic farther away (default: everywhere)", "--utr-reach",
         group=_OPTIMISATION, metavar="BP")
+    balance_training_files: bool = _option(
+        False, "each epoch draws the same number of subsequences from every training file (e.g. one per "
+        "genome), repeating a small file's and sampling a large one's, instead of every subsequence once",
+        "--balance-training-files", group=_OPTIMISATION)
     check_starting_model: str = _option(  # off by default: see docs/training.md for the measurement
         "no", "score the starting model before the first step, as check 1, so that a run in which no later "
         "check beats it keeps it: yes, no (default), or auto (yes when fine-tuning a pretrained model)",
@@ -291,6 +299,8 @@ class TrainConfig:
                 "post_coverage_hidden_layer", "hidden_units", "upstream_fine_tune", "seed", "optimizer",
                 "head_init")
         out = {k: getattr(self, k) for k in keys if k != "data_dir"}
+        if self.balance_training_files:  # only when set: runs from before the option resume as they were
+            out["balance_training_files"] = True
         out["mode"] = self.resolved_mode()
         # the data by file name, not by path: a run goes on where its checkout and data now live
         from helixtune.errors import InputFileError

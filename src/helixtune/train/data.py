@@ -311,6 +311,22 @@ def check_label_quality(paths, min_genic_fraction: float = 0.01) -> LabelSummary
     return summary
 
 
+def balanced_draw(file_sizes: list[int], n_samples: int, rng: np.random.Generator) -> np.ndarray:
+    """`n_samples` sample indices (files' samples numbered consecutively), as equal a share from every non-empty
+    file as `n_samples` allows: a smaller file's samples repeat (each once before any twice), a larger file's
+    are a random subset. The epoch keeps its length; small genomes are seen more often, large ones less."""
+    offsets = np.cumsum([0] + list(file_sizes))
+    files = [f for f, n in enumerate(file_sizes) if n > 0]
+    share, extra = divmod(n_samples, len(files))
+    lucky = set(rng.choice(files, size=extra, replace=False).tolist()) if extra else set()
+    drawn = []
+    for f in files:
+        want, size = share + (f in lucky), file_sizes[f]
+        rounds = [rng.permutation(size) for _ in range(-(-want // size))]
+        drawn.append(offsets[f] + np.concatenate(rounds)[:want])
+    return np.concatenate(drawn)
+
+
 class EpochBatchSampler:
     """Batches of sample indices: a fresh permutation every epoch, reproducible from (seed, epoch), and able to
     skip the batches an interrupted epoch already trained on, so a resumed run sees exactly the batches an
@@ -323,10 +339,14 @@ class EpochBatchSampler:
     """
 
     def __init__(self, n_samples: int, batch_size: int, shuffle: bool = True, seed: int = 0,
-                 rank: int = 0, world_size: int = 1):
+                 rank: int = 0, world_size: int = 1, file_sizes: list[int] | None = None):
         if batch_size < 1:
             raise HelixtuneError(f"batch size must be >= 1, got {batch_size}")
+        if file_sizes is not None and sum(file_sizes) != n_samples:
+            raise ValueError(f"file sizes {file_sizes} do not add up to {n_samples} samples")
         self.n_samples = int(n_samples)
+        # balanced: each epoch takes the same number of samples from every file (--balance-training-files)
+        self.file_sizes = None if file_sizes is None else [int(n) for n in file_sizes]
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.seed = int(seed)
@@ -345,7 +365,10 @@ class EpochBatchSampler:
     def order(self, epoch: int) -> np.ndarray:
         if not self.shuffle:
             return np.arange(self.n_samples)
-        return np.random.default_rng([self.seed, int(epoch)]).permutation(self.n_samples)
+        rng = np.random.default_rng([self.seed, int(epoch)])
+        if self.file_sizes is None:
+            return rng.permutation(self.n_samples)
+        return rng.permutation(balanced_draw(self.file_sizes, self.n_samples, rng))
 
     def batches(self, epoch: int) -> list[list[int]]:
         order = self.order(epoch)

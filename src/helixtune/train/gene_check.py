@@ -38,6 +38,9 @@ DEFAULT_MAX_BP = 1_000_000
 # the RNA-seq tracks a coverage model reads (add-coverage --dataset-prefix rnaseq), carried into the subset
 COVERAGE_SPECS = (h5layout.coverage_spec("rnaseq"), h5layout.spliced_coverage_spec("rnaseq"))
 SUBSET_SPECIES = "validation"
+# pooled: F1 over all the subset's genes; per-file: the mean of each validation file's F1, so that every genome
+# of a multi-genome validation counts alike, not in proportion to its genes
+GENE_CHECK_AVERAGES = ("pooled", "per-file")
 
 
 def basewise_score(metrics, select_by: str) -> float:
@@ -149,7 +152,7 @@ class GeneLevelCheck:
     """Callable on a model: {'cds_exon_f1', 'gene_f1', 'genes', 'reference_genes', 'seconds'}."""
 
     def __init__(self, validation_paths, work_dir, max_bp: int = DEFAULT_MAX_BP, decoder: str = "helixerpost",
-                 threads: int | None = None, params=None):
+                 threads: int | None = None, params=None, average: str = "pooled"):
         from helixtune.decode.label_predictions import write_label_predictions
         from helixtune.decode.pipeline import decode_to_gff3
 
@@ -159,6 +162,12 @@ class GeneLevelCheck:
         # the genome decoder as given, not adapted: a check compares checkpoints, always with the same statistics
         self.decode_keywords = {"decoder": decoder} if decoder == "helixerpost" else \
             {"decoder": decoder, "params": params, "adapt": False}
+        if average not in GENE_CHECK_AVERAGES:
+            raise ValueError(average)
+        # per-file: the subset's sequences of file i are named f{i}_... (write_validation_subset)
+        chosen = [path for path, _ in _chosen_segments(validation_paths, max_bp)]
+        self.files = {f"f{number}_": path.stem for number, path in enumerate(chosen)} \
+            if average == "per-file" and len(chosen) > 1 else {}
         self.genome = self.work_dir / "validation_subset.h5"
         self.reference = self.work_dir / f"validation_subset.reference.{decoder}.gff3"
         if not self.genome.exists():
@@ -194,10 +203,35 @@ class GeneLevelCheck:
         finally:
             model.train(was_training)
         scores = features["features"]
-        return {"cds_exon_f1": scores["cds_exon"]["f1"], "gene_f1": scores["gene"]["f1"],
-                "genes": features["sanity"]["prediction"]["genes"],
-                "reference_genes": features["sanity"]["reference"]["genes"],
-                "seconds": round(time.time() - started, 1)}
+        result = {"cds_exon_f1": scores["cds_exon"]["f1"], "gene_f1": scores["gene"]["f1"],
+                  "genes": features["sanity"]["prediction"]["genes"],
+                  "reference_genes": features["sanity"]["reference"]["genes"]}
+        if self.files:
+            result.update(self._per_file(*features["_sides"][:2]))
+        result["seconds"] = round(time.time() - started, 1)
+        return result
+
+    def _per_file(self, reference, prediction) -> dict:
+        """Each validation file's CDS-exon and gene F1 (`gene_f1_<file>`), and their means over the files."""
+        from helixtune.annotation.coding_transcripts import GeneModels
+        from helixtune.evaluate.features import compare_features
+
+        def part(models, prefix):
+            return GeneModels(models.path, [t for t in models.transcripts if t.seqid.startswith(prefix)],
+                              models.n_cds_without_parent, models.stop_codon_normalisation)
+
+        out, gene, cds_exon = {}, [], []
+        for prefix, name in self.files.items():
+            scores = compare_features(part(reference.models, prefix), part(prediction.models, prefix))
+            gene.append(scores["gene"]["f1"])
+            cds_exon.append(scores["cds_exon"]["f1"])
+            out[f"gene_f1_{name}"] = gene[-1]
+        return {**out, "file_mean_gene_f1": float(np.mean(gene)), "file_mean_cds_exon_f1": float(np.mean(cds_exon))}
+
+    def score(self, genes: dict, select_by: str) -> float:
+        """The selection score of a check's figures: pooled over all genes, or the mean over the files."""
+        key = select_by.replace("-", "_")
+        return genes[f"file_mean_{key}"] if self.files else genes[key]
 
 
 def resolve_selection(config, validation_paths, work_dir, processes: int) -> tuple[str, GeneLevelCheck | None, str]:
@@ -227,4 +261,4 @@ def resolve_selection(config, validation_paths, work_dir, processes: int) -> tup
 
 def _gene_check(config, validation_paths, work_dir) -> GeneLevelCheck:
     return GeneLevelCheck(validation_paths, work_dir, max_bp=config.gene_check_bp, decoder=config.gene_check_decoder,
-                          params=config.gene_check_params)
+                          params=config.gene_check_params, average=config.gene_check_average)

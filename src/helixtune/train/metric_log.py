@@ -73,6 +73,7 @@ class MetricWriter:
         if genes is not None:
             row.update(cds_exon_f1=genes["cds_exon_f1"], gene_f1=genes["gene_f1"], predicted_genes=genes["genes"],
                        gene_check_s=genes["seconds"])
+            row.update({k: v for k, v in genes.items() if k.startswith("gene_f1_")})  # per validation file
         self.history.append(row)
         return row
 
@@ -89,6 +90,7 @@ class MetricWriter:
         print(f"check {row['check']}: epoch {row['epoch']} batch {row['batch']} step {row['step']}: "
               f"train loss {loss_text}, validation genic F1 {row['genic_f1']:.4f}"
               + ("" if row["select_by"] == "genic-f1" else f", {row['select_by']} {row['score']:.4f}")
+              + (" (mean over validation files)" if any(k.startswith("gene_f1_") for k in row) else "")
               + (f" ({row['predicted_genes']} genes, check {row['gene_check_s']:.0f} s)" if "gene_f1" in row else "")
               + f" (best {row['best_score']:.4f}): {mark}", file=sys.stderr, flush=True)  # progress: stderr
         write_history_csv(self.history, self.csv_path)
@@ -112,10 +114,12 @@ def write_history_csv(history: list[dict], path: Path) -> None:
 
     with atomic_output(path) as tmp:
         with open(tmp, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+            # then each validation file's gene F1 where the checks scored files apart (--gene-check-average)
+            columns = CSV_COLUMNS + list(dict.fromkeys(k for row in history for k in row if k.startswith("gene_f1_")))
+            writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()
             for row in history:
-                writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in CSV_COLUMNS})
+                writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
 
 
 def plot_learning_curves(history: list[dict], path: Path) -> None:

@@ -180,7 +180,9 @@ def train_model(config: TrainConfig, verbose: bool = True, extra_callbacks=()) -
                          log_every_n_steps=1, default_root_dir=str(run_dir), callbacks=[])
     rank, world = trainer.global_rank, trainer.world_size
     sampler = EpochBatchSampler(len(train_set), config.batch_size, shuffle=True, seed=config.seed, rank=rank,
-                                world_size=world)
+                                world_size=world,
+                                file_sizes=[len(f.rows) for f in train_set.files] if config.balance_training_files
+                                else None)
     # persistent workers keep their decoded-sample caches from one epoch to the next
     train_loader = DataLoader(train_set, batch_sampler=sampler, collate_fn=collate, num_workers=config.num_workers,
                               persistent_workers=config.num_workers > 0)

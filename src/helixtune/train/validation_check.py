@@ -35,6 +35,6 @@ class ValidationCheck:
             metrics = metrics_from_tensor(summed, bool(summed[-1].item()))
         if self.gene_check is not None:
             genes = self.gene_check(pl_module.model)
-            return CheckResult(metrics, genes[self.select_by.replace("-", "_")], genes,
+            return CheckResult(metrics, self.gene_check.score(genes, self.select_by), genes,
                                tie_break=basewise_score(metrics, "genic-f1"))
         return CheckResult(metrics, basewise_score(metrics, self.select_by))

@@ -58,3 +58,13 @@ def test_run_identity_ignores_options_that_may_change_on_resume():
     b = TrainConfig(data_dir="d", epochs=50, patience=9, check_every_nth_batch=7).identity()
     assert a == b
     assert a != TrainConfig(data_dir="d", batch_size=16).identity()
+
+
+def test_balanced_sampling_is_part_of_a_run_but_old_runs_resume_without_it():
+    """What an epoch draws defines the run, so --balance-training-files cannot change on resume; unset it
+    leaves the identity as it was before the option existed, so older checkpoints still resume."""
+    plain = TrainConfig(data_dir="d").identity()
+    assert "balance_training_files" not in plain
+    balanced = TrainConfig(data_dir="d", balance_training_files=True).identity()
+    assert balanced != plain and balanced["balance_training_files"] is True
+    assert TrainConfig(data_dir="d", gene_check_average="per-file").identity() == plain  # selection may change

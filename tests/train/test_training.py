@@ -441,3 +441,25 @@ def test_self_train_takes_the_same_selection_and_budgets():
     args = build_parser().parse_args(["self-train", "--fasta", "g.fa", "-l", "bundled", "-o", "out",
                                       "--select-by", "gene-f1", "--max-time", "1h30m", "--max-steps", "500"])
     assert (args.select_by, args.max_time, args.max_steps) == ("gene-f1", 5400.0, 500)
+
+
+def test_balanced_training_draws_every_training_file_alike(tiny_data_dir, tmp_path, copy_rows, test_data, tiny_length,
+                                                          monkeypatch):
+    """--balance-training-files: a run over a 4-chunk and a 1-chunk file trains on each file's chunks in equal
+    numbers (the one chunk repeated), and resuming asks for the same option."""
+    from helixtune.errors import HelixtuneError
+    from helixtune.train.data import EpochBatchSampler
+
+    copy_rows(test_data / "train" / "training_data.h5", tiny_data_dir / "training_data_small.h5", [2],
+              length=tiny_length)
+    drawn = []
+    order = EpochBatchSampler.order
+    monkeypatch.setattr(EpochBatchSampler, "order", lambda self, epoch: drawn.append(order(self, epoch)) or drawn[-1])
+    common = dict(data_dir=str(tiny_data_dir), epochs=1, batch_size=2, val_test_batch_size=2, **TINY)
+    path = tmp_path / "m.safetensors"
+    train_model(TrainConfig(save_model_path=str(path), balance_training_files=True, **common), verbose=False)
+    # training_data.h5 holds samples 0-3 (its 4 usable chunks), training_data_small.h5 sample 4
+    epoch = drawn[0].tolist()
+    assert len(epoch) == 5 and sorted(epoch).count(4) in (2, 3) and len(set(epoch) - {4}) == len(epoch) - epoch.count(4)
+    with pytest.raises(HelixtuneError, match="balance_training_files"):
+        train_model(TrainConfig(save_model_path=str(path), **{**common, "epochs": 2}), verbose=False)

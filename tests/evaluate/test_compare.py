@@ -94,6 +94,11 @@ def test_missed_intron(tmp_path):
     assert scores["intron"]["recall"] == pytest.approx(150 / 250)
     assert scores["intron"]["precision"] == 1.0
     assert scores["exon"]["precision"] == pytest.approx(750 / 850)
+    # genes by CDS introns: g3 (2 introns) lost one, so it is missed in class 2 and a wrong call in class 1
+    by_introns = {k: (s["matched_reference"], s["reference"], s["matched_predicted"], s["predicted"])
+                  for k, s in result["genes_by_introns"].items()}
+    assert by_introns == {"0": (1, 1, 1, 1), "1": (1, 1, 1, 2), "2": (0, 1, 0, 0), "3+": (0, 0, 0, 0)}
+    assert result["genes_by_introns"]["1"]["f1"] == pytest.approx(2 * 1 * 0.5 / 1.5)
 
 
 def test_extra_gene(tmp_path):

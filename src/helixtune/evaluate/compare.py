@@ -23,7 +23,7 @@ from helixtune.annotation.coding_transcripts import (
 )
 from helixtune.errors import HelixtuneError, InputFileError
 from helixtune.evaluate.basewise import BasewiseMetrics
-from helixtune.evaluate.features import compare_features
+from helixtune.evaluate.features import compare_features, gene_scores_by_introns
 from helixtune.evaluate.sanity import sanity_panel
 from helixtune.evaluate.tracks import (
     representative_transcripts,
@@ -269,10 +269,12 @@ def evaluate(reference, prediction, fasta=None, sequences=None, genome_h5=None, 
         "regions": None if regions is None else {k: v for k, v in regions.items()},
         "basewise": {"summary": basewise_summary(metrics), **metrics.to_dict()},
         "features": None,
+        "genes_by_introns": None,
         "sanity": {},
     }
     if ref.models is not None and pred.models is not None:
         result["features"] = compare_features(ref.models, pred.models)
+        result["genes_by_introns"] = gene_scores_by_introns(ref.models, pred.models)
     for name, side in (("reference", ref), ("prediction", pred)):
         if side.models is not None:
             result["sanity"][name] = sanity_panel(side.models, genome)
@@ -320,6 +322,11 @@ def format_result(result: dict, full_tables: bool = False) -> str:
             rows.append([level, _f(s["sensitivity"]), _f(s["precision"]), _f(s["f1"]), str(s["reference"]),
                          str(s["predicted"])])
         lines.append(format_table(rows, "gffcompare-style"))
+        rows = [["genes by CDS introns", "Sensitivity", "Precision", "F1", "reference", "predicted"]]
+        for introns, s in result["genes_by_introns"].items():
+            rows.append([introns, _f(s["sensitivity"]), _f(s["precision"]), _f(s["f1"]), str(s["reference"]),
+                         str(s["predicted"])])
+        lines.append(format_table(rows, "gene level by intron count"))
     else:
         lines.append("feature level: needs gene models (GFF3) on both sides")
     if result["sanity"]:

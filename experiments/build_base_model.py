@@ -306,7 +306,9 @@ def score_on_pombe(model: Path, data: Path, work: Path, threads: int) -> dict:
     start = time.time()
     predictions, gffs, _ = study.predict_and_decode(model, prep / "test.h5", out, threads)
     result = {"held_out_pieces": study.score(prep, predictions, gffs["helixerpost"], gffs["genome"]),
-              "pieces_seconds": round(time.time() - start)}
+              "pieces_seconds": round(time.time() - start),
+              "pieces_reference_introns": intron_visibility(prep / "test.gff3", gffs["genome"], predictions,
+                                                            prep / "test.h5")}
     chromosome = pombe_work / "chrI.fa"
     if not chromosome.exists():
         sequence = dict(iter_fasta(data / "schizosaccharomyces_pombe" / "SP2.chr.fa.gz"))[study.CHROMOSOME]
@@ -322,8 +324,37 @@ def score_on_pombe(model: Path, data: Path, work: Path, threads: int) -> dict:
                               "reference_genes": features["sanity"]["reference"]["genes"],
                               **{f"{level}_f1": features["features"][level]["f1"]
                                  for level in ("gene", "cds_exon", "intron", "cds_base")},
+                              "gene_f1_by_introns": {k: v["f1"] for k, v in features["genes_by_introns"].items()},
                               "annotate_seconds": round(time.time() - start)}
     return result
+
+
+def intron_visibility(reference: Path, decoded: Path, predictions: Path, genome_h5: Path) -> dict:
+    """Whether the network sees the reference introns: the mean predicted class probabilities over each
+    reference intron, averaged over the introns the decoded genes have ("found") and those they miss."""
+    import numpy as np
+
+    from helixtune import h5layout
+    from helixtune.annotation.coding_transcripts import read_gene_models
+    from helixtune.evaluate.tracks import window_from_h5
+
+    def introns(path):
+        return {(t.seqid, t.strand, a, b) for t in read_gene_models(path).transcripts for a, b in t.introns}
+
+    found_introns = introns(decoded)
+    means: dict[str, list] = {"found": [], "missed": []}
+    with h5layout.open_h5(genome_h5) as coordinates:
+        for seqid, strand, start, end in sorted(introns(reference)):
+            window = window_from_h5(predictions, h5layout.PREDICTIONS.path, seqid, strand, start, end,
+                                    coordinates=coordinates)
+            if window is not None and not np.isnan(window).all():
+                key = "found" if (seqid, strand, start, end) in found_introns else "missed"
+                means[key].append(np.nanmean(window, axis=0))
+    return {key: {"introns": len(values),
+                  **dict(zip(("intergenic", "utr", "cds", "intron"),
+                             (round(float(x), 3) for x in np.mean(values, axis=0)))),
+                  "share_p_intron_below_0.2": round(float(np.mean([v[3] < 0.2 for v in values])), 3)}
+            for key, values in means.items() if values}
 
 
 def _write_sequences(annotation: Path, fasta: Path, seqids: set[str], keep: bool, gff_out: Path,

@@ -65,6 +65,17 @@ def test_a_tuned_model_carries_its_training_labels_decoder_statistics_and_annota
     assert "the statistics the model carries" in capsys.readouterr().err
     assert decoded.read_text().split("\n", 3)[3] == own.read_text().split("\n", 3)[3]
 
+    # --allow-noncanonical keeps them too (AT-AC introns on top of the model's statistics)
+    noncanonical, given = tmp_path / "noncanonical.gff3", tmp_path / "given_noncanonical.gff3"
+    assert main(["decode", str(genome), str(predictions), str(noncanonical), "--decoder", "genome",
+                 "--allow-noncanonical", "--threads", "1"]) == 0
+    assert "the statistics the model carries" in capsys.readouterr().err
+    params.allow_noncanonical = True
+    params.save(tmp_path / "params_noncanonical.json")
+    assert main(["decode", str(genome), str(predictions), str(given), "--decoder", "genome", "--threads", "1",
+                 "--params", str(tmp_path / "params_noncanonical.json")]) == 0
+    assert noncanonical.read_text().split("\n", 3)[3] == given.read_text().split("\n", 3)[3]
+
 
 def test_statistics_are_fitted_when_fine_tuning_unless_told():
     assert _fits_decoder_statistics(TrainConfig(data_dir="d", load_model_path="m.safetensors"))

@@ -60,13 +60,13 @@ def genome_decoder_keywords(args) -> dict:
     from helixtune.decode.options import resolve_adapt
     from helixtune.decode.params import DecodeParams
 
-    # None: the bundled parameters, or those a model carries (annotate), adapted to the genome unless told not to
-    params = None
-    if args.decode_params is not None or args.allow_noncanonical:
-        params = DecodeParams.load(args.decode_params)
-        params.allow_noncanonical = params.allow_noncanonical or args.allow_noncanonical
+    # None: the bundled parameters, or those the predictions carry from their model, adapted to the genome
+    # unless told not to; --allow-noncanonical applies to whichever are used
+    params = None if args.decode_params is None else DecodeParams.load(args.decode_params)
     keywords["params"] = params
     keywords["adapt"] = args.adapt if params is None else resolve_adapt(args.adapt, args.decode_params)
+    if args.allow_noncanonical:
+        keywords["allow_noncanonical"] = True
     if hints:
         keywords["hints_bam"] = hints
         keywords["strandedness"] = args.hints_strandedness

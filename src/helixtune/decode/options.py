@@ -29,13 +29,14 @@ class DecodeOptions:
     hints_bam: tuple = ()  # genome decoder: RNA-seq BAM files whose spliced reads support introns
     strandedness: str = DEFAULT_HINTS_STRANDEDNESS  # of the hints' library
     adapt: bool | None = None  # genome decoder: refit the statistics on a first pass (None: with bundled params)
+    allow_noncanonical: bool = False  # genome decoder: also AT-AC introns, with whichever parameters it uses
 
     def keywords(self) -> dict:
         """`decode_to_gff3` keywords; the fields after the thresholds only when not their defaults (so the
         step keys a pipeline recorded before those fields existed still match)."""
         values = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}  # params stays as given
         values["hints_bam"] = [str(path) for path in self.hints_bam]
-        for name in ("decoder", "params", "hints_bam", "strandedness", "adapt"):
+        for name in ("decoder", "params", "hints_bam", "strandedness", "adapt", "allow_noncanonical"):
             if values[name] == getattr(DecodeOptions, name) or (name == "hints_bam" and not values[name]):
                 del values[name]
         return values

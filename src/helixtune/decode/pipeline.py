@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 from concurrent.futures import Future, ThreadPoolExecutor
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,7 +101,8 @@ def decode_to_gff3(genome_h5, predictions_h5, out_gff3, window_size: int | None 
                    cost_model: str = "head", threads: int | None = None, show_progress: bool = True,
                    max_pending_regions: int | None = None, decoder: str = "helixerpost", params=None,
                    hints_bam=(), strandedness: str = "unstranded", adapt: bool | None = None,
-                   adapted_params_out=None, options: DecodeOptions | None = None) -> DecodeSummary:
+                   adapted_params_out=None, allow_noncanonical: bool = False,
+                   options: DecodeOptions | None = None) -> DecodeSummary:
     """Decode Helixer predictions into gene models (GFF3).
 
     genome_h5: fasta2h5/geenuff2h5 file (data/X, seqids, species, start_ends); predictions_h5: HybridModel
@@ -116,7 +118,8 @@ def decode_to_gff3(genome_h5, predictions_h5, out_gff3, window_size: int | None 
     predictions carry from their model (train --decoder-statistics), else the bundled fungal ones;
     `hints_bam`: RNA-seq BAM files whose spliced reads support introns, read with `strandedness` (as
     add-coverage); `adapt`: refit the statistics on a first pass over this genome (None:
-    only with the bundled parameters), `adapted_params_out`: save the refitted parameters there.
+    only with the bundled parameters), `adapted_params_out`: save the refitted parameters there;
+    `allow_noncanonical`: also decode AT-AC introns, whichever parameters are used.
 
     `options`: a `DecodeOptions` (decode/options.py) whose fields take the place of the keywords of the
     same names (the thresholds, decoder, params, hints_bam, strandedness).
@@ -134,6 +137,13 @@ def decode_to_gff3(genome_h5, predictions_h5, out_gff3, window_size: int | None 
         carried = predictions_decode_params(predictions_h5) if params is None else None
         if carried is not None:  # a model tuned on labels carries its species' statistics; predict passes them on
             params = carried
+        if allow_noncanonical:
+            from helixtune.decode.options import resolve_adapt
+            from helixtune.decode.params import DecodeParams
+
+            adapt = resolve_adapt(adapt, params)  # decided first: the bundled parameters still adapt
+            params = params if isinstance(params, DecodeParams) else DecodeParams.load(params)
+            params = dataclasses.replace(params, allow_noncanonical=True)
         summary = decode_genome(genome_h5, predictions_h5, out_gff3, window_size=window_size,
                              edge_threshold=edge_threshold, peak_threshold=peak_threshold,
                              min_coding_length=min_coding_length, species=species, threads=threads,
@@ -145,6 +155,8 @@ def decode_to_gff3(genome_h5, predictions_h5, out_gff3, window_size: int | None 
         raise HelixtuneError("adapting to the genome (--adapt-to-genome) needs the genome decoder (--decoder genome)")
     if hints_bam:
         raise HelixtuneError("intron hints from RNA-seq (--hints-bam) need the genome decoder (--decoder genome)")
+    if allow_noncanonical:
+        raise HelixtuneError("AT-AC introns (--allow-noncanonical) need the genome decoder (--decoder genome)")
     window_size = 100 if window_size is None else window_size
     edge_threshold = 0.1 if edge_threshold is None else edge_threshold
     peak_threshold = 0.8 if peak_threshold is None else peak_threshold

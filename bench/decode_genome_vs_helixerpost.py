@@ -45,12 +45,6 @@ def helixtune(*args) -> float:
     return time.perf_counter() - start
 
 
-def write_fasta(path: Path, records) -> None:
-    with open(path, "w") as out:
-        for name, body in records:
-            out.write(f">{name}\n" + "\n".join(body[i:i + 60] for i in range(0, len(body), 60)) + "\n")
-
-
 def prepare(data: Path, work: Path) -> dict:
     import numpy as np
 
@@ -58,7 +52,7 @@ def prepare(data: Path, work: Path) -> dict:
     from fine_tuning_study import N_PIECES, TEST_PIECES, cut_points, shift_gff_lines
 
     from helixtune.decode.label_predictions import write_label_predictions
-    from helixtune.genome.fasta import iter_fasta
+    from helixtune.genome.fasta import iter_fasta, write_fasta
 
     work.mkdir(parents=True, exist_ok=True)
     pombe = data / "schizosaccharomyces_pombe"

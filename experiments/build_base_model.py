@@ -296,7 +296,7 @@ def score_on_pombe(model: Path, data: Path, work: Path, threads: int) -> dict:
     import fine_tuning_study as study
 
     from helixtune.evaluate.compare import evaluate
-    from helixtune.genome.fasta import iter_fasta
+    from helixtune.genome.fasta import iter_fasta, write_fasta
 
     pombe_work = work.parent / "pombe_eval"
     study.prepare(data, pombe_work)
@@ -312,9 +312,7 @@ def score_on_pombe(model: Path, data: Path, work: Path, threads: int) -> dict:
     chromosome = pombe_work / "chrI.fa"
     if not chromosome.exists():
         sequence = dict(iter_fasta(data / "schizosaccharomyces_pombe" / "SP2.chr.fa.gz"))[study.CHROMOSOME]
-        body = sequence.decode()
-        chromosome.write_text(f">{study.CHROMOSOME}\n" + "\n".join(body[i:i + 60] for i in range(0, len(body), 60))
-                              + "\n")
+        write_fasta(chromosome, [(study.CHROMOSOME, sequence)])
     annotation = out / "chrI.gff3"
     start = time.time()
     if not annotation.exists():
@@ -363,25 +361,16 @@ def _write_sequences(annotation: Path, fasta: Path, seqids: set[str], keep: bool
     from urllib.parse import quote
 
     from helixtune.annotation.gff3 import iter_annotation
-    from helixtune.genome.fasta import iter_fasta
+    from helixtune.genome.fasta import iter_fasta, write_fasta
 
     def wanted(seqid):
         return (seqid in seqids) == keep
 
-    for out, lines in ((fasta_out, _fasta_lines(iter_fasta(fasta), wanted)),
-                       (gff_out, _gff3_lines(iter_annotation(annotation), wanted, quote))):
-        partial = out.with_name(out.name + ".partial")
-        with open(partial, "w") as handle:
-            handle.writelines(lines)
-        partial.replace(out)
-
-
-def _fasta_lines(records, wanted):
-    for name, sequence in records:
-        if wanted(name):
-            text = sequence.decode()
-            yield f">{name}\n"
-            yield from (text[i:i + 80] + "\n" for i in range(0, len(text), 80))
+    write_fasta(fasta_out, ((name, sequence) for name, sequence in iter_fasta(fasta) if wanted(name)), width=80)
+    partial = gff_out.with_name(gff_out.name + ".partial")
+    with open(partial, "w") as handle:
+        handle.writelines(_gff3_lines(iter_annotation(annotation), wanted, quote))
+    partial.replace(gff_out)
 
 
 def _gff3_lines(records, wanted, quote):

@@ -157,7 +157,7 @@ def shift_bam(source: Path, out: Path, pieces: list, chosen) -> None:
 
 
 def prepare(data: Path, work: Path) -> dict:
-    from helixtune.genome.fasta import iter_fasta
+    from helixtune.genome.fasta import iter_fasta, write_fasta
 
     prep = work / "pieces"
     done = prep / "pieces.json"
@@ -178,11 +178,7 @@ def prepare(data: Path, work: Path) -> dict:
     peers = {"geneML": data / "reference_outputs" / "spombe_chrI.geneml_1.3.1.gff3",
              "AUGUSTUS": data / "reference_outputs" / "spombe_chrI.augustus_3.5.gff3"}
     for set_name, chosen in SETS.items():
-        with open(prep / f"{set_name}.fa", "w") as fasta:
-            for k in chosen:
-                name, lo, hi = pieces[k]
-                body = seq[lo:hi].decode()
-                fasta.write(f">{name}\n" + "\n".join(body[i:i + 60] for i in range(0, len(body), 60)) + "\n")
+        write_fasta(prep / f"{set_name}.fa", ((pieces[k][0], seq[pieces[k][1]:pieces[k][2]]) for k in chosen))
         (prep / f"{set_name}.gff3").write_text("\n".join(shift_gff_lines(gff_lines, pieces, chosen)) + "\n")
         for i, bam in enumerate(BAMS):
             shift_bam(pombe / bam, prep / f"{set_name}.rnaseq{i}.bam", pieces, chosen)

@@ -171,3 +171,19 @@ def test_cli_encode_and_alias(test_data, tmp_path, capsys):
     assert_same_datasets(out, test_data / MINI_REFERENCE)
     with h5py.File(out) as h5:
         h5layout.require_datasets(h5, h5layout.GENOME_DATASETS)
+
+
+def test_written_fasta_reads_back_as_the_same_records(tmp_path):
+    """write_fasta (what the study and bench scripts cut genomes with) round-trips real sequence."""
+    from helixtune.data import example_path
+    from helixtune.genome.fasta import iter_fasta, write_fasta
+
+    records = list(iter_fasta(example_path("spombe_pieces.fa.gz")))
+    path = tmp_path / "copy.fa"
+    write_fasta(path, [(name, sequence) for name, sequence in records[:2]] + [("text", records[2][1].decode())],
+                width=70)
+    again = list(iter_fasta(path))
+    assert [name for name, _ in again] == [records[0][0], records[1][0], "text"]
+    assert [sequence for _, sequence in again] == [sequence for _, sequence in records]
+    lines = path.read_text().splitlines()
+    assert max(len(line) for line in lines) == 70 and not list(tmp_path.glob("*.tmp*"))

@@ -139,3 +139,15 @@ def iter_fasta(path) -> Iterator[tuple[str, bytes]]:
             pieces.append(item)
     if seqid is not None:
         yield seqid, b"".join(pieces)
+
+
+def write_fasta(path, records, width: int = 60) -> None:
+    """Write `(seqid, sequence)` records (sequence as str or bytes) as FASTA, `width` bases a line; the file
+    appears only once complete."""
+    from helixtune.atomic import atomic_output
+
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="ascii", newline="\n") as out:
+        for seqid, sequence in records:
+            text = sequence.decode() if isinstance(sequence, bytes) else sequence
+            out.write(f">{seqid}\n")
+            out.writelines(text[i:i + width] + "\n" for i in range(0, len(text), width))

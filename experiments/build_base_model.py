@@ -123,16 +123,19 @@ class Stage:
     """An annealing stage: the first stage's best model trained on at learning rate `anneal`, in its own run in
     `folder`/; variants side by side in folders of their own, with other `class_weights`, a `utr_reach`,
     training files drawn alike (`balance`: each genome a quarter of every epoch) or checks chosen by the mean of
-    the genomes' gene F1 (`per_genome`) instead of the F1 of all validation genes (three quarters yeast)."""
+    the genomes' gene F1 (`per_genome`) instead of the F1 of all validation genes (three quarters yeast).
+    `start`: another model of the first stage to start from (e.g. the bundled check), instead of its best."""
     anneal: float
     folder: str = "anneal"
     class_weights: str | None = None
     utr_reach: int | None = None
     balance: bool = False
     per_genome: bool = False
+    start: Path | None = None
 
     def describe(self) -> str:
         return ", ".join([f"{self.folder}: learning rate {self.anneal:g}"]
+                         + ([f"from {_in_repository(self.start)}"] if self.start is not None else [])
                          + ([f"class weights {self.class_weights}"] if self.class_weights else [])
                          + ([f"UTR reach {self.utr_reach} bp"] if self.utr_reach is not None else [])
                          + (["genomes balanced"] if self.balance else [])
@@ -153,7 +156,8 @@ def train_command(arch: str, work: Path, cadence: tuple[int, int] | None = None,
     else:
         where = ["--save-model-path", _in_repository(state / stage.folder / "best.safetensors"),
                  "--run-dir", _in_repository(state / stage.folder / "run"),
-                 "--load-model-path", _in_repository(state / "best.safetensors"), "--fine-tune-mode", "whole"]
+                 "--load-model-path", _in_repository(stage.start or state / "best.safetensors"),
+                 "--fine-tune-mode", "whole"]
         # the last --learning-rate wins. Base-wise genic F1 flattened in the first stage while intron F1 and
         # the decoded genes still moved, so this stage keeps the check whose decoded genes (annotate's decoder,
         # on every validation sequence) are best
@@ -450,10 +454,12 @@ def _training_cpu_s(model: Path, row: dict) -> float:
     cpu = float(row["cpu_s"])
     if model.parent.name.startswith("anneal"):
         import csv
+        import tomllib
 
         from helixtune.model import model_file
 
-        start = model_file.load_model(model.parent.parent / "best.safetensors")[1]
+        started_from = tomllib.loads((model.parent / "run" / "config.toml").read_text())["load_model_path"]
+        start = model_file.read_metadata(REPOSITORY / started_from)
         check = int(start["provenance"]["training"]["check"])
         with open(model.parent.parent / "run" / "metrics.csv") as handle:
             cpu += next(float(r["cpu_s"]) for r in csv.DictReader(handle) if int(r["check"]) == check)
@@ -468,15 +474,18 @@ def _annealing_stage(arch: str, model: Path, work: Path) -> dict:
 
     config = tomllib.loads((model.parent / "run" / "config.toml").read_text())
     weights = config.get("class_weights")
+    start = REPOSITORY / config["load_model_path"]
     stage = Stage(config["learning_rate"], model.parent.name, json.dumps(weights) if weights else None,
                   config.get("utr_reach"), bool(config.get("balance_training_files")),
-                  config.get("gene_check_average") == "per-file")
+                  config.get("gene_check_average") == "per-file",
+                  None if start == STATE / arch / "best.safetensors" else start)
     command = train_command(arch, work, stage=stage)
     return {"annealing_stage": {"folder": model.parent.name, "command": "helixtune " + shlex.join(command),
                                 "learning_rate": config["learning_rate"], "utr_reach": config.get("utr_reach"),
                                 "class_weights": weights, "genomes_balanced": stage.balance,
                                 "checks_by_mean_per_genome_gene_f1": stage.per_genome,
-                                "started_from": "the first stage's best model (command above)"}}
+                                "started_from": "the first stage's best model" if stage.start is None
+                                else f"{config['load_model_path']} (a model of the first stage)"}}
 
 
 def ship(arch: str, model: Path, work: Path, data: Path, name: str, decode_params: Path | None = None) -> Path:
@@ -563,6 +572,8 @@ def main() -> int:
                         help="train --anneal: train --utr-reach of the stage (default: none, as the first stage)")
     parser.add_argument("--balance-genomes", action="store_true",
                         help="train --anneal: every genome a quarter of each epoch (train --balance-training-files)")
+    parser.add_argument("--start", type=Path, metavar="MODEL",
+                        help="train --anneal: start from this model of the first stage (default: its best)")
     parser.add_argument("--per-genome-checks", action="store_true",
                         help="train --anneal: keep the check with the best mean of the genomes' gene F1 "
                              "(train --gene-check-average per-file)")
@@ -583,7 +594,7 @@ def main() -> int:
     if args.step == "train":
         cadence = tuple(int(x) for x in args.cadence.split(",")) if args.cadence else None
         stage = None if args.anneal is None else Stage(args.anneal, args.stage, args.class_weights, args.utr_reach,
-                                                       args.balance_genomes, args.per_genome_checks)
+                                                       args.balance_genomes, args.per_genome_checks, args.start)
         return train(args.arch, args.work, args.hours, args.threads, args.accelerator, cadence, stage)
     if args.step == "curves":
         print(per_genome_curves(args.arch, args.work))

@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -445,6 +446,9 @@ def without_machine_paths(source: Path, target: Path) -> None:
     with safe_open(str(source), "pt") as handle:
         metadata = handle.metadata() or {}
     prefix = str(REPOSITORY) + "/"
+    if not any(prefix in value for value in metadata.values()):  # byte for byte: its md5 stays that of the source
+        shutil.copyfile(source, target)
+        return
     save_file(load_file(str(source)), str(target), {k: v.replace(prefix, "") for k, v in metadata.items()})
 
 
@@ -472,6 +476,8 @@ def _annealing_stage(arch: str, model: Path, work: Path) -> dict:
         return {}
     import tomllib
 
+    from helixtune.model.model_file import read_metadata
+
     config = tomllib.loads((model.parent / "run" / "config.toml").read_text())
     weights = config.get("class_weights")
     start = REPOSITORY / config["load_model_path"]
@@ -485,7 +491,9 @@ def _annealing_stage(arch: str, model: Path, work: Path) -> dict:
                                 "class_weights": weights, "genomes_balanced": stage.balance,
                                 "checks_by_mean_per_genome_gene_f1": stage.per_genome,
                                 "started_from": "the first stage's best model" if stage.start is None
-                                else f"{config['load_model_path']} (a model of the first stage)"}}
+                                else {"model": config["load_model_path"], "md5": md5(start),
+                                      "check": read_metadata(start)["provenance"]["training"]["check"],
+                                      "what": "a model of the first stage"}}}
 
 
 def ship(arch: str, model: Path, work: Path, data: Path, name: str, decode_params: Path | None = None) -> Path:
@@ -511,6 +519,9 @@ def ship(arch: str, model: Path, work: Path, data: Path, name: str, decode_param
     per_genome = {name: validation_metrics(model, name, work, cache) for name in GENOMES}
     pombe_path = model.parent / f"pombe.{model.stem}.json"
     progress = json.loads((state / "progress.json").read_text())
+    # before the model is written: an annealing stage may have started from the bundled model it replaces
+    stage = _annealing_stage(arch, model, work)
+    cpu_hours = round(_training_cpu_s(model, row) / 3600, 2) if row.get("cpu_s") else progress.get("cpu_hours")
     target = REPOSITORY / "src" / "helixtune" / "data" / "models" / f"{name}.safetensors"
     without_machine_paths(model, target)
     network = ARCHITECTURES[arch]
@@ -526,9 +537,9 @@ def ship(arch: str, model: Path, work: Path, data: Path, name: str, decode_param
                 "partial genes with an incomplete CDS masked), then helixtune split " + " ".join(SPLIT)
                 + " (whole sequences to validation)",
         "command": "helixtune " + shlex.join(train_command(arch, work)),
-        **_annealing_stage(arch, model, work),
+        **stage,
         "build": "python experiments/build_base_model.py data|train|curves|pombe|ship --arch " + arch,
-        "cpu_hours": round(_training_cpu_s(model, row) / 3600, 2) if row.get("cpu_s") else progress.get("cpu_hours"),
+        "cpu_hours": cpu_hours,
         "invocations": progress["invocations"],
         "check": {k: row[k] for k in ("check", "epoch", "step", "time_s", "cpu_s", "genic_f1", "phase_f1",
                                       "intron_f1", "exon_f1")},

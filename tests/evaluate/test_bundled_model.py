@@ -52,3 +52,10 @@ def test_fungal_base_model_is_the_default_and_documents_itself():
     assert pombe["md5"] == provenance["md5"]  # the S. pombe figures are of this very file
     assert 0 < pombe["held_out_pieces"]["network_phase_f1"] <= 1 and pombe["chromosome_I"]["genes"] > 0
 
+    # tuned from the model it replaced, which stays loadable by name and is named by md5 in the provenance
+    stage = provenance["annealing_stage"]
+    assert stage["command"].startswith("helixtune train ") and "--balance-training-files" in stage["command"]
+    previous = MODELS / "fungi_base_v1.safetensors"
+    assert bundled_model_path("fungi_base_v1") == previous
+    assert hashlib.md5(previous.read_bytes()).hexdigest() == stage["started_from"]["md5"]
+    assert json.loads((MODELS / "fungi_base_v1.json").read_text())["md5"] == stage["started_from"]["md5"]

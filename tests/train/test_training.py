@@ -383,6 +383,9 @@ def _script_gene_checks(monkeypatch, scores) -> None:
     scripted = iter(scores)
 
     class ScriptedCheck:
+        files: dict = {}  # one validation file: pooled scores, as GeneLevelCheck gives them
+        score = gene_check.GeneLevelCheck.score
+
         def __init__(self, *args, **kwargs):
             pass
 

@@ -57,6 +57,7 @@ SPLIT = ["--val-fraction", "0.2", "--region-bp", "500000", "--seed", "0"]
 # decoded genes of the model's predictions of every genome's validation sequences
 STATISTICS_GENOMES = ("Tdeformans", "Pjirovecii", "Sparadoxus")
 CALIBRATION_GRID = ["emission_weight=0.03,0.05,0.1", "splice_weight=2", "coding_weight=2"]
+BUNDLED_MODELS_DIR = REPOSITORY / "src" / "helixtune" / "data" / "models"
 BUNDLED_DECODE_PARAMS = REPOSITORY / "src" / "helixtune" / "data" / "decode_params" / "fungi.json"
 
 # candidate networks, compared at equal CPU time on the validation curves (docs/models.md)
@@ -452,18 +453,34 @@ def without_machine_paths(source: Path, target: Path) -> None:
     save_file(load_file(str(source)), str(target), {k: v.replace(prefix, "") for k, v in metadata.items()})
 
 
+def _start_model(model: Path) -> Path:
+    """The file an annealing stage's `model` was tuned from: found by the md5 the model records of it (its
+    `base_model`), where the stage's config names it or, once replaced there (a bundled model superseded by
+    this one), among the bundled models and the first stage's files."""
+    import tomllib
+
+    from helixtune.model.model_file import read_metadata
+
+    wanted = read_metadata(model)["base_model"]["md5"]
+    named = REPOSITORY / tomllib.loads((model.parent / "run" / "config.toml").read_text())["load_model_path"]
+    candidates = [named, *sorted(BUNDLED_MODELS_DIR.glob("*.safetensors")),
+                  *sorted(model.parent.parent.glob("*.safetensors"))]
+    found = next((path for path in candidates if path.is_file() and md5(path) == wanted), None)
+    if found is None:
+        raise SystemExit(f"{model}: the model it was tuned from (md5 {wanted}) is not in the repository")
+    return found
+
+
 def _training_cpu_s(model: Path, row: dict) -> float:
     """CPU seconds of training behind `model`: its check's, plus the first stage's up to the model an annealing
     stage started from."""
     cpu = float(row["cpu_s"])
     if model.parent.name.startswith("anneal"):
         import csv
-        import tomllib
 
         from helixtune.model import model_file
 
-        started_from = tomllib.loads((model.parent / "run" / "config.toml").read_text())["load_model_path"]
-        start = model_file.read_metadata(REPOSITORY / started_from)
+        start = model_file.read_metadata(_start_model(model))
         check = int(start["provenance"]["training"]["check"])
         with open(model.parent.parent / "run" / "metrics.csv") as handle:
             cpu += next(float(r["cpu_s"]) for r in csv.DictReader(handle) if int(r["check"]) == check)
@@ -480,8 +497,11 @@ def _annealing_stage(arch: str, model: Path, work: Path) -> dict:
 
     config = tomllib.loads((model.parent / "run" / "config.toml").read_text())
     weights = config.get("class_weights")
-    start = REPOSITORY / config["load_model_path"]
-    stage = Stage(config["learning_rate"], model.parent.name, json.dumps(weights) if weights else None,
+    start = _start_model(model)
+    # a stage's own class weights only where they differ from the first stage's (TRAIN_OPTIONS)
+    first_weights = json.loads(TRAIN_OPTIONS[TRAIN_OPTIONS.index("--class-weights") + 1])
+    stage = Stage(config["learning_rate"], model.parent.name,
+                  json.dumps(weights) if weights and weights != first_weights else None,
                   config.get("utr_reach"), bool(config.get("balance_training_files")),
                   config.get("gene_check_average") == "per-file",
                   None if start == STATE / arch / "best.safetensors" else start)
@@ -491,7 +511,7 @@ def _annealing_stage(arch: str, model: Path, work: Path) -> dict:
                                 "class_weights": weights, "genomes_balanced": stage.balance,
                                 "checks_by_mean_per_genome_gene_f1": stage.per_genome,
                                 "started_from": "the first stage's best model" if stage.start is None
-                                else {"model": config["load_model_path"], "md5": md5(start),
+                                else {"model": _in_repository(start), "md5": md5(start),
                                       "check": read_metadata(start)["provenance"]["training"]["check"],
                                       "what": "a model of the first stage"}}}
 
@@ -519,10 +539,7 @@ def ship(arch: str, model: Path, work: Path, data: Path, name: str, decode_param
     per_genome = {name: validation_metrics(model, name, work, cache) for name in GENOMES}
     pombe_path = model.parent / f"pombe.{model.stem}.json"
     progress = json.loads((state / "progress.json").read_text())
-    # before the model is written: an annealing stage may have started from the bundled model it replaces
-    stage = _annealing_stage(arch, model, work)
-    cpu_hours = round(_training_cpu_s(model, row) / 3600, 2) if row.get("cpu_s") else progress.get("cpu_hours")
-    target = REPOSITORY / "src" / "helixtune" / "data" / "models" / f"{name}.safetensors"
+    target = BUNDLED_MODELS_DIR / f"{name}.safetensors"
     without_machine_paths(model, target)
     network = ARCHITECTURES[arch]
     provenance = {
@@ -537,9 +554,9 @@ def ship(arch: str, model: Path, work: Path, data: Path, name: str, decode_param
                 "partial genes with an incomplete CDS masked), then helixtune split " + " ".join(SPLIT)
                 + " (whole sequences to validation)",
         "command": "helixtune " + shlex.join(train_command(arch, work)),
-        **stage,
+        **_annealing_stage(arch, model, work),
         "build": "python experiments/build_base_model.py data|train|curves|pombe|ship --arch " + arch,
-        "cpu_hours": cpu_hours,
+        "cpu_hours": round(_training_cpu_s(model, row) / 3600, 2) if row.get("cpu_s") else progress.get("cpu_hours"),
         "invocations": progress["invocations"],
         "check": {k: row[k] for k in ("check", "epoch", "step", "time_s", "cpu_s", "genic_f1", "phase_f1",
                                       "intron_f1", "exon_f1")},

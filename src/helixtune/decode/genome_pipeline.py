@@ -21,6 +21,7 @@ once with the lineage's statistics, the statistics are refitted on that first pa
 from __future__ import annotations
 
 import collections
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -122,18 +123,22 @@ class _Reader:
 
 def decode_genome(genome_h5, predictions_h5, out_gff3, window_size=None, edge_threshold=None, peak_threshold=None,
                   min_coding_length=None, species=None, threads=None, show_progress=True, params=None,
-                  hints_bam=(), strandedness="unstranded", trim_utrs=True, adapt=None, adapted_params_out=None):
+                  hints_bam=(), strandedness="unstranded", trim_utrs=True, adapt=None, adapted_params_out=None,
+                  allow_noncanonical=False):
     """Decode with the genome decoder (see the module docstring); `trim_utrs=False` keeps the UTRs exactly as
     the dynamic programme chose them (for comparison).
 
     `adapt`: refit the statistics on a first pass over this genome and decode again with them; None (auto)
     adapts when `params` is None (the bundled lineage parameters), not when a parameter file is given.
     `adapted_params_out`: where to save the adapted parameters (to decode other predictions of the same
-    genome with them: `params=` that file, `adapt=False`).
+    genome with them: `params=` that file, `adapt=False`). `allow_noncanonical`: also AT-AC introns, on top of
+    whichever parameters decode (the adapted ones keep it).
     """
     adapt = resolve_adapt(adapt, params)
     if not isinstance(params, DecodeParams):
         params = DecodeParams.load(params)
+    if allow_noncanonical:
+        params = dataclasses.replace(params, allow_noncanonical=True)
     once = dict(window_size=window_size, edge_threshold=edge_threshold, peak_threshold=peak_threshold,
                 min_coding_length=min_coding_length, species=species, threads=threads, show_progress=show_progress,
                 hints_bam=hints_bam, strandedness=strandedness, trim_utrs=trim_utrs)

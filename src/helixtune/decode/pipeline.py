@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import collections
 from concurrent.futures import Future, ThreadPoolExecutor
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,18 +136,12 @@ def decode_to_gff3(genome_h5, predictions_h5, out_gff3, window_size: int | None 
         carried = predictions_decode_params(predictions_h5) if params is None else None
         if carried is not None:  # a model tuned on labels carries its species' statistics; predict passes them on
             params = carried
-        if allow_noncanonical:
-            from helixtune.decode.options import resolve_adapt
-            from helixtune.decode.params import DecodeParams
-
-            adapt = resolve_adapt(adapt, params)  # decided first: the bundled parameters still adapt
-            params = params if isinstance(params, DecodeParams) else DecodeParams.load(params)
-            params = dataclasses.replace(params, allow_noncanonical=True)
         summary = decode_genome(genome_h5, predictions_h5, out_gff3, window_size=window_size,
                              edge_threshold=edge_threshold, peak_threshold=peak_threshold,
                              min_coding_length=min_coding_length, species=species, threads=threads,
                              show_progress=show_progress, params=params, hints_bam=hints_bam,
-                             strandedness=strandedness, adapt=adapt, adapted_params_out=adapted_params_out)
+                             strandedness=strandedness, adapt=adapt, adapted_params_out=adapted_params_out,
+                             allow_noncanonical=allow_noncanonical)
         summary.model_statistics = carried is not None
         return summary
     if adapt:

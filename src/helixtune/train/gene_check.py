@@ -164,10 +164,12 @@ class GeneLevelCheck:
             {"decoder": decoder, "params": params, "adapt": False}
         if average not in GENE_CHECK_AVERAGES:
             raise ValueError(average)
-        # per-file: the subset's sequences of file i are named f{i}_... (write_validation_subset)
-        chosen = [path for path, _ in _chosen_segments(validation_paths, max_bp)]
-        self.files = {f"f{number}_": path.stem for number, path in enumerate(chosen)} \
-            if average == "per-file" and len(chosen) > 1 else {}
+        # per-file: the subset's sequences of file i are named f{i}_... (write_validation_subset); one file: pooled
+        self.files = {}
+        if average == "per-file":
+            chosen = [path for path, _ in _chosen_segments(validation_paths, max_bp)]
+            if len(chosen) > 1:
+                self.files = {f"f{number}_": path.stem for number, path in enumerate(chosen)}
         self.genome = self.work_dir / "validation_subset.h5"
         self.reference = self.work_dir / f"validation_subset.reference.{decoder}.gff3"
         if not self.genome.exists():
@@ -213,16 +215,14 @@ class GeneLevelCheck:
 
     def _per_file(self, reference, prediction) -> dict:
         """Each validation file's CDS-exon and gene F1 (`gene_f1_<file>`), and their means over the files."""
-        from helixtune.annotation.coding_transcripts import GeneModels
+        from helixtune.annotation.coding_transcripts import select
         from helixtune.evaluate.features import compare_features
 
-        def part(models, prefix):
-            return GeneModels(models.path, [t for t in models.transcripts if t.seqid.startswith(prefix)],
-                              models.n_cds_without_parent, models.stop_codon_normalisation)
-
+        seqids = {t.seqid for side in (reference, prediction) for t in side.models.transcripts}
         out, gene, cds_exon = {}, [], []
         for prefix, name in self.files.items():
-            scores = compare_features(part(reference.models, prefix), part(prediction.models, prefix))
+            mine = {seqid: None for seqid in seqids if seqid.startswith(prefix)}  # whole sequences
+            scores = compare_features(select(reference.models, mine), select(prediction.models, mine))
             gene.append(scores["gene"]["f1"])
             cds_exon.append(scores["cds_exon"]["f1"])
             out[f"gene_f1_{name}"] = gene[-1]
